@@ -1,0 +1,96 @@
+// What every command shares: the global options, the I/O counters, and opening an image from a path.
+import { CachedDevice } from '../io/cache.js';
+import { type BlockDevice, type IoStats, newIoStats } from '../io/block-device.js';
+import type { FileAccess } from '../io/file-access.js';
+import { FileDevice } from '../io/file-device.js';
+import { NodeFileAccess } from '../io/node-file-access.js';
+import type { DiskImage } from '../image/disk-image.js';
+import { openImage } from '../image/open-image.js';
+
+export interface OutStream {
+  write(s: string | Uint8Array): unknown;
+  isTTY?: boolean | undefined;
+}
+
+export interface CliIo {
+  stdout: OutStream;
+  stderr: OutStream;
+}
+
+export interface GlobalOptions {
+  stats?: boolean;
+  strict?: boolean;
+  debug?: boolean;
+  parent?: string[];
+}
+
+export class CliContext {
+  readonly stats: IoStats = newIoStats();
+  readonly files: FileAccess;
+  private readonly opened: { close(): Promise<void> }[] = [];
+
+  constructor(
+    readonly io: CliIo,
+    readonly globals: GlobalOptions,
+  ) {
+    const stats = this.stats;
+    const node = new NodeFileAccess(stats);
+    // Parents and companion files go through the same cache and counters as the main image.
+    this.files = {
+      open: async (p) => {
+        const dev = await node.open(p);
+        return dev ? new CachedDevice(dev) : null;
+      },
+      resolveBeside: (f, r) => node.resolveBeside(f, r),
+      basename: (p) => node.basename(p),
+    };
+  }
+
+  /** Opens a plain file (cached, counted). */
+  async openFile(path: string): Promise<BlockDevice> {
+    const dev = new CachedDevice(await FileDevice.open(path, { stats: this.stats }));
+    this.opened.push(dev);
+    return dev;
+  }
+
+  /** Opens a disk image of any supported format from a path. */
+  async openImage(path: string): Promise<DiskImage> {
+    const dev = new CachedDevice(await FileDevice.open(path, { stats: this.stats }));
+    try {
+      const image = await openImage(dev, {
+        path,
+        files: this.files,
+        parentPaths: this.globals.parent,
+        strict: this.globals.strict === true,
+      });
+      this.opened.push(image);
+      return image;
+    } catch (e) {
+      await dev.close();
+      throw e;
+    }
+  }
+
+  out(text: string): void {
+    this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  json(value: unknown): void {
+    this.out(JSON.stringify(value, null, 2));
+  }
+
+  warn(text: string): void {
+    this.io.stderr.write(`bootprobe: warning: ${text}\n`);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const o of this.opened.reverse()) {
+      try {
+        await o.close();
+      } catch {
+        // Closing is best effort: the command's result is already decided.
+      }
+    }
+    this.opened.length = 0;
+  }
+}

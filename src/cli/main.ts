@@ -1,0 +1,111 @@
+// The bootprobe command line (DESIGN.md "Command line"). Thin: parse arguments, call the library, print text or
+// JSON, and map errors to exit codes: 0 ok, 1 verdict failed, 2 usage, 3 unreadable/corrupt input, 4 unsafe write.
+import { Command, CommanderError, Option } from 'commander';
+import { BootprobeError, type ErrorKind } from '../errors.js';
+import { type CliIo, CliContext, type GlobalOptions } from './context.js';
+import { convertCommand } from './commands/convert.js';
+import { infoCommand } from './commands/info.js';
+
+export const VERSION = '0.1.0';
+
+export const EXIT = { ok: 0, verdict: 1, usage: 2, input: 3, unsafe: 4 } as const;
+
+const EXIT_BY_KIND: Record<ErrorKind, number> = {
+  corrupt: EXIT.input,
+  missing: EXIT.input,
+  unsupported: EXIT.input,
+  io: EXIT.input,
+  usage: EXIT.usage,
+  unsafe: EXIT.unsafe,
+};
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>) => Promise<void>): Command {
+  const program = new Command();
+  program
+    .name('bootprobe')
+    .description('Open VHD/VHDX/raw disk images offline: find the Windows boot volume and BCD, pre-flight and repair VM templates.')
+    .version(VERSION, '-V, --version')
+    .option('--stats', 'print bytes and requests read to stderr at exit')
+    .option('--strict', 'treat tolerated findings (bad checksums, dirty logs) as errors')
+    .option('--parent <path>', 'parent disk of a differencing image (repeat for deeper levels)', collect)
+    .option('--debug', 'show stack traces of unexpected errors')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+
+  program
+    .command('info')
+    .description('image format, variant, virtual size, sector and block sizes, creator, parent chain')
+    .argument('<image>', 'raw, VHD or VHDX image')
+    .option('--json', 'print JSON')
+    .action(async (image: string, opts: { json?: boolean }) => run((ctx) => infoCommand(ctx, image, opts)));
+
+  program
+    .command('convert')
+    .description('write the virtual disk as a raw file (sparse where unallocated)')
+    .argument('<image>', 'raw, VHD or VHDX image')
+    .argument('<output>', 'output file (*.raw, *.img)')
+    .addOption(new Option('-O, --output-format <format>', 'output format').choices(['raw']))
+    .option('-f, --force', 'overwrite the output if it exists')
+    .action(async (image: string, output: string, opts: { force?: boolean; outputFormat?: string }) =>
+      run((ctx) => convertCommand(ctx, image, output, opts)),
+    );
+
+  return program;
+}
+
+/** Runs the CLI in-process; resolves to the exit code. Never throws. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  let globals: GlobalOptions = {};
+  let ctx: CliContext | undefined;
+  const run = async (fn: (ctx: CliContext) => Promise<number>) => {
+    globals = program.opts<GlobalOptions>();
+    ctx = new CliContext(io, globals);
+    try {
+      exitCode = await fn(ctx);
+    } finally {
+      await ctx.closeAll();
+    }
+  };
+  const program = buildProgram(io, run);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    exitCode = reportError(e, io, globals);
+  }
+  if (globals.stats && ctx) {
+    const s = ctx.stats;
+    io.stderr.write(
+      `stats: bytesRead=${s.bytesRead} reads=${s.reads}${s.writes ? ` bytesWritten=${s.bytesWritten} writes=${s.writes}` : ''}\n`,
+    );
+  }
+  return exitCode;
+}
+
+function reportError(e: unknown, io: CliIo, globals: GlobalOptions): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+      return EXIT.ok;
+    }
+    // Commander has already printed its message.
+    return EXIT.usage;
+  }
+  if (e instanceof BootprobeError) {
+    io.stderr.write(`bootprobe: error: ${e.line.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (globals.debug && e.stack) io.stderr.write(`${e.stack}\n`);
+    return EXIT_BY_KIND[e.kind];
+  }
+  // Anything else is a bug in bootprobe, found by bad input: still one line and exit 3, never a stack trace.
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  io.stderr.write(`bootprobe: error: unexpected failure reading the input (${msg.split('\n')[0]}); please report it with --debug output\n`);
+  if (globals.debug && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+  return EXIT.input;
+}

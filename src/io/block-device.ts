@@ -1,0 +1,45 @@
+// The one interface every layer reads through (DESIGN.md "Layers"). An image is a BlockDevice, a partition is a
+// slice of one, a file system is opened on one. Offsets are byte offsets; reads past the end are errors.
+import { BootprobeError, hex } from '../errors.js';
+
+export interface BlockDevice {
+  /** Size in bytes. */
+  readonly size: number;
+  /** Logical sector size (512 or 4096). */
+  readonly sectorSize: number;
+  /** Reads exactly `length` bytes at `offset`; the result may be a view into a cache: do not modify it. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Absent = read-only. */
+  write?(offset: number, data: Uint8Array): Promise<void>;
+  flush?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Bytes and requests that reached a backend: what `--stats` prints. */
+export interface IoStats {
+  bytesRead: number;
+  reads: number;
+  bytesWritten: number;
+  writes: number;
+}
+
+export function newIoStats(): IoStats {
+  return { bytesRead: 0, reads: 0, bytesWritten: 0, writes: 0 };
+}
+
+/** Throws READ_OUT_OF_RANGE unless [offset, offset+length) lies inside a device of `size` bytes. */
+export function checkRange(what: string, size: number, offset: number, length: number): void {
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > size
+  ) {
+    throw new BootprobeError(
+      'READ_OUT_OF_RANGE',
+      `${what}: read of ${length} bytes at ${hex(offset)} is outside its ${size} bytes`,
+      { offset, data: { size, length } },
+    );
+  }
+}

@@ -1,0 +1,192 @@
+// A bounds-checked, offset-aware view of bytes read from a device (STYLE.md "How a structure parser looks").
+// Every accessor checks that the field lies inside the view and throws TRUNCATED with the field's absolute offset,
+// so a parser never reads garbage past a short read and never throws a bare RangeError.
+import { BootprobeError, type ErrorCode, hex } from '../errors.js';
+
+export class ByteView {
+  private readonly dv: DataView;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    /** Absolute offset of bytes[0] in the device the structure was read from. */
+    readonly base = 0,
+    /** Structure name for error messages, e.g. 'vhd.footer'. */
+    readonly structure = 'data',
+  ) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get length(): number {
+    return this.bytes.length;
+  }
+
+  /** Throws TRUNCATED unless `length` bytes at `at` lie inside the view. */
+  need(at: number, length: number, field = 'field'): void {
+    if (!(at >= 0 && length >= 0 && at + length <= this.bytes.length)) {
+      throw new BootprobeError(
+        'TRUNCATED',
+        `${this.structure} at ${hex(this.base)}: ${field} (${length} bytes at +${hex(at)}) runs past its ${this.bytes.length} bytes`,
+        { offset: this.base + at, structure: this.structure, hint: 'the image or file is truncated or damaged' },
+      );
+    }
+  }
+
+  u8(at: number): number {
+    this.need(at, 1);
+    return this.dv.getUint8(at);
+  }
+  u16le(at: number): number {
+    this.need(at, 2);
+    return this.dv.getUint16(at, true);
+  }
+  u16be(at: number): number {
+    this.need(at, 2);
+    return this.dv.getUint16(at, false);
+  }
+  u32le(at: number): number {
+    this.need(at, 4);
+    return this.dv.getUint32(at, true);
+  }
+  u32be(at: number): number {
+    this.need(at, 4);
+    return this.dv.getUint32(at, false);
+  }
+  i32le(at: number): number {
+    this.need(at, 4);
+    return this.dv.getInt32(at, true);
+  }
+  u64le(at: number): bigint {
+    this.need(at, 8);
+    return this.dv.getBigUint64(at, true);
+  }
+  u64be(at: number): bigint {
+    this.need(at, 8);
+    return this.dv.getBigUint64(at, false);
+  }
+  i64le(at: number): bigint {
+    this.need(at, 8);
+    return this.dv.getBigInt64(at, true);
+  }
+
+  /** A 64-bit little-endian field narrowed to a safe integer, or VALUE_TOO_LARGE naming the field. */
+  u64leNum(at: number, field: string, code: ErrorCode = 'VALUE_TOO_LARGE'): number {
+    return this.narrow(this.u64le(at), at, field, code);
+  }
+  u64beNum(at: number, field: string, code: ErrorCode = 'VALUE_TOO_LARGE'): number {
+    return this.narrow(this.u64be(at), at, field, code);
+  }
+
+  private narrow(v: bigint, at: number, field: string, code: ErrorCode): number {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new BootprobeError(code, `${this.structure} at ${hex(this.base)}: ${field} ${hex(v)} is too large`, {
+        offset: this.base + at,
+        structure: this.structure,
+        hint: 'the field is corrupt',
+      });
+    }
+    return Number(v);
+  }
+
+  /** A sub-view sharing the same bytes, with its own absolute base. */
+  sub(at: number, length: number, structure = this.structure): ByteView {
+    this.need(at, length, structure);
+    return new ByteView(this.bytes.subarray(at, at + length), this.base + at, structure);
+  }
+
+  slice(at: number, length: number): Uint8Array {
+    this.need(at, length);
+    return this.bytes.subarray(at, at + length);
+  }
+
+  ascii(at: number, length: number): string {
+    const b = this.slice(at, length);
+    let s = '';
+    for (const c of b) s += String.fromCharCode(c);
+    return s;
+  }
+
+  /** UTF-16LE text; stops at the first NUL when `stopAtNul`. */
+  utf16le(at: number, byteLength: number, stopAtNul = false): string {
+    return decodeUtf16(this.slice(at, byteLength), true, stopAtNul);
+  }
+  utf16be(at: number, byteLength: number, stopAtNul = false): string {
+    return decodeUtf16(this.slice(at, byteLength), false, stopAtNul);
+  }
+
+  /** A GUID stored in Windows mixed-endian order, printed lower-case without braces. */
+  guid(at: number): string {
+    return formatGuid(this.slice(at, 16));
+  }
+}
+
+export function decodeUtf16(b: Uint8Array, littleEndian: boolean, stopAtNul = false): string {
+  const n = b.length >> 1;
+  const units: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const u = littleEndian ? b[2 * i]! | (b[2 * i + 1]! << 8) : (b[2 * i]! << 8) | b[2 * i + 1]!;
+    if (u === 0 && stopAtNul) break;
+    units.push(u);
+  }
+  let s = '';
+  for (let i = 0; i < units.length; i += 4096) s += String.fromCharCode(...units.slice(i, i + 4096));
+  return s;
+}
+
+export function encodeUtf16le(s: string): Uint8Array {
+  const out = new Uint8Array(s.length * 2);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out[2 * i] = c & 0xff;
+    out[2 * i + 1] = c >> 8;
+  }
+  return out;
+}
+
+const h2 = (n: number) => n.toString(16).padStart(2, '0');
+
+/** Windows GUID byte order: Data1 u32le, Data2 u16le, Data3 u16le, Data4 8 bytes as stored. */
+export function formatGuid(b: Uint8Array): string {
+  const d1 = [3, 2, 1, 0].map((i) => h2(b[i]!)).join('');
+  const d2 = h2(b[5]!) + h2(b[4]!);
+  const d3 = h2(b[7]!) + h2(b[6]!);
+  const d4 = h2(b[8]!) + h2(b[9]!);
+  const d5 = [10, 11, 12, 13, 14, 15].map((i) => h2(b[i]!)).join('');
+  return `${d1}-${d2}-${d3}-${d4}-${d5}`;
+}
+
+/** Parses '{xxxxxxxx-...}' or 'xxxxxxxx-...' into Windows mixed-endian bytes; null when malformed. */
+export function parseGuid(text: string): Uint8Array | null {
+  const m = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i.exec(text.trim());
+  if (!m) return null;
+  const hexBytes = (s: string) => Array.from({ length: s.length / 2 }, (_, i) => Number.parseInt(s.slice(2 * i, 2 * i + 2), 16));
+  const out = new Uint8Array(16);
+  out.set(hexBytes(m[1]!).reverse(), 0);
+  out.set(hexBytes(m[2]!).reverse(), 4);
+  out.set(hexBytes(m[3]!).reverse(), 6);
+  out.set(hexBytes(m[4]!), 8);
+  out.set(hexBytes(m[5]!), 10);
+  return out;
+}
+
+/** A UUID stored big-endian (VHD unique ids), printed lower-case. */
+export function formatUuidBe(b: Uint8Array): string {
+  const s = Array.from(b.subarray(0, 16), h2).join('');
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+}
+
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += h2(x);
+  return s;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function isAllZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}

@@ -1,0 +1,115 @@
+// The file backend: positional reads on a FileHandle (never a whole-file read), counted for --stats.
+// One of the two places under src/ that imports Node (DESIGN.md "Layers"; the other is cli/).
+import { type FileHandle, open } from 'node:fs/promises';
+import { BootprobeError } from '../errors.js';
+import { type BlockDevice, checkRange, type IoStats } from './block-device.js';
+
+export interface FileDeviceOptions {
+  writable?: boolean;
+  sectorSize?: number;
+  stats?: IoStats;
+}
+
+export class FileDevice implements BlockDevice {
+  readonly sectorSize: number;
+  write?: (offset: number, data: Uint8Array) => Promise<void>;
+  private closed = false;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    public size: number,
+    readonly path: string,
+    private readonly stats: IoStats | undefined,
+    options: FileDeviceOptions,
+  ) {
+    this.sectorSize = options.sectorSize ?? 512;
+    if (options.writable) {
+      this.write = async (offset, data) => {
+        let done = 0;
+        while (done < data.length) {
+          const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+          if (bytesWritten <= 0) throw new BootprobeError('IO_ERROR', `${this.path}: write at ${offset + done} failed`);
+          done += bytesWritten;
+        }
+        if (this.stats) {
+          this.stats.bytesWritten += data.length;
+          this.stats.writes++;
+        }
+        if (offset + data.length > this.size) this.size = offset + data.length;
+      };
+    }
+  }
+
+  /** Opens a file; FILE_NOT_FOUND when it does not exist, IO_ERROR for any other refusal. */
+  static async open(path: string, options: FileDeviceOptions = {}): Promise<FileDevice> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, options.writable ? 'r+' : 'r');
+    } catch (e) {
+      throw fileError(path, e);
+    }
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) {
+        throw new BootprobeError('USAGE', `${path} is a directory, not an image file`, { kind: 'usage' });
+      }
+      return new FileDevice(fh, st.size, path, options.stats, options);
+    } catch (e) {
+      await fh.close();
+      throw e instanceof BootprobeError ? e : fileError(path, e);
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this.path, this.size, offset, length);
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.fh.read(buf, done, length - done, offset + done));
+      } catch (e) {
+        throw fileError(this.path, e);
+      }
+      if (bytesRead === 0) {
+        // The file shrank under us.
+        throw new BootprobeError('TRUNCATED', `${this.path}: unexpected end of file at ${offset + done}`, {
+          offset: offset + done,
+        });
+      }
+      done += bytesRead;
+    }
+    if (this.stats) {
+      this.stats.bytesRead += length;
+      this.stats.reads++;
+    }
+    return buf;
+  }
+
+  async flush(): Promise<void> {
+    if (this.write) await this.fh.sync();
+  }
+
+  async truncate(size: number): Promise<void> {
+    await this.fh.truncate(size);
+    this.size = size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+}
+
+function fileError(path: string, e: unknown): BootprobeError {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') {
+    return new BootprobeError('FILE_NOT_FOUND', `${path}: no such file`, { hint: 'check the path', cause: e });
+  }
+  if (code === 'EISDIR') {
+    return new BootprobeError('USAGE', `${path} is a directory, not a file`, { kind: 'usage', cause: e });
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return new BootprobeError('IO_ERROR', `${path}: ${msg}`, { hint: 'check the file and its permissions', cause: e });
+}

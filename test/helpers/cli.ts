@@ -1,0 +1,28 @@
+// Runs the CLI in-process, capturing what it prints: the same code path as bin/bootprobe.js.
+import { main } from '../../src/cli/main.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout as raw bytes (for `cat`). */
+  stdoutBytes: Uint8Array;
+}
+
+export async function runCli(args: string[]): Promise<CliResult> {
+  const out: Uint8Array[] = [];
+  const err: string[] = [];
+  const enc = new TextEncoder();
+  const code = await main(args, {
+    stdout: { write: (s: string | Uint8Array) => out.push(typeof s === 'string' ? enc.encode(s) : s.slice()) },
+    stderr: { write: (s: string | Uint8Array) => err.push(typeof s === 'string' ? s : new TextDecoder().decode(s)) },
+  });
+  const total = out.reduce((n, b) => n + b.length, 0);
+  const stdoutBytes = new Uint8Array(total);
+  let at = 0;
+  for (const b of out) {
+    stdoutBytes.set(b, at);
+    at += b.length;
+  }
+  return { code, stdout: new TextDecoder().decode(stdoutBytes), stderr: err.join(''), stdoutBytes };
+}
