@@ -24,7 +24,7 @@ export class SliceDevice implements BlockDevice {
     }
   }
 
-  read(offset: number, length: number): Promise<Uint8Array> {
+  async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.name, this.size, offset, length);
     return this.parent.read(this.start + offset, length);
   }

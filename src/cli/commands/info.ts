@@ -1,4 +1,6 @@
 // `bootprobe info IMAGE [--json]`: container format, geometry, the parent chain (issue 2).
+import { BootprobeError } from '../../errors.js';
+import { type DiskVolumes, describeVolumes } from '../../fs/disk-volumes.js';
 import type { DiskImage, ImageInfo } from '../../image/disk-image.js';
 import type { CliContext } from '../context.js';
 import { humanSize, keyValues } from '../format.js';
@@ -10,13 +12,65 @@ export interface InfoOptions {
 export async function infoCommand(ctx: CliContext, imagePath: string, opts: InfoOptions): Promise<number> {
   const image = await ctx.openImage(imagePath);
   const warnings = collectWarnings(image);
+  // The container is readable: a damaged partition table is reported, not fatal, so `info` still shows the image.
+  let disk: DiskVolumes | null = null;
+  try {
+    disk = await describeVolumes(image);
+    warnings.push(...disk.table.warnings.map((w) => ({ code: w.code, message: w.message })));
+  } catch (e) {
+    if (!(e instanceof BootprobeError)) throw e;
+    warnings.push({ code: e.code, message: `partition table unreadable: ${e.line}` });
+  }
   if (opts.json) {
-    ctx.json({ image: imagePath, ...infoToJson(image.info), warnings });
+    ctx.json({ image: imagePath, ...infoToJson(image.info), ...volumesToJson(disk), warnings });
     return 0;
   }
   ctx.out(renderInfo(imagePath, image.info));
+  if (disk) ctx.out(renderVolumes(disk));
   for (const w of warnings) ctx.warn(w.message);
   return 0;
+}
+
+export function volumesToJson(disk: DiskVolumes | null): Record<string, unknown> {
+  if (!disk) return { scheme: null, partitions: null };
+  const t = disk.table;
+  return {
+    scheme: t.scheme,
+    tableSectorSize: t.sectorSize,
+    ...(t.scheme === 'mbr' ? { diskSignature: t.diskSignature } : {}),
+    ...(t.scheme === 'gpt' ? { diskGuid: t.diskGuid } : {}),
+    partitions: disk.volumes.map((v) => ({
+      index: v.index,
+      start: v.start,
+      size: v.size,
+      type: v.type,
+      typeName: v.typeName,
+      active: v.active,
+      guid: v.guid,
+      name: v.name,
+      kind: v.kind,
+      filesystem: v.filesystem,
+      label: v.label,
+    })),
+  };
+}
+
+/** A partition table in the shape of `mmls`/`sfdisk -l`: one line a partition. */
+export function renderVolumes(disk: DiskVolumes): string {
+  const t = disk.table;
+  const id = t.scheme === 'mbr' ? `, disk signature ${t.diskSignature}` : t.scheme === 'gpt' ? `, disk ${t.diskGuid}` : '';
+  const lines = [`partitions: ${t.scheme}${id}, ${t.sectorSize}-byte sectors`];
+  if (disk.volumes.length === 0) lines.push('  (none)');
+  else {
+    lines.push(`  ${'#'.padEnd(3)} ${'boot'.padEnd(4)} ${'start'.padStart(14)} ${'size'.padStart(14)}  ${'type'.padEnd(28)} fs      label`);
+    for (const v of disk.volumes) {
+      const type = `${v.typeName}${v.name ? ` "${v.name}"` : ''}`;
+      lines.push(
+        `  ${String(v.index).padEnd(3)} ${(v.active ? '*' : '').padEnd(4)} ${String(v.start).padStart(14)} ${String(v.size).padStart(14)}  ${type.padEnd(28)} ${(v.filesystem ?? '-').padEnd(7)} ${v.label ?? ''}`.trimEnd(),
+      );
+    }
+  }
+  return lines.join('\n');
 }
 
 /** Findings of the image and of every parent in its chain. */

@@ -1,0 +1,174 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BootprobeError } from '../../../src/errors.js';
+import {
+  ByteView,
+  CachedDevice,
+  crc32,
+  crc32c,
+  crc32cWithZeroField,
+  formatGuid,
+  MemoryDevice,
+  newIoStats,
+  parseGuid,
+  SliceDevice,
+} from '../../../src/io/index.js';
+import { FileDevice } from '../../../src/io/file-device.js';
+import { NodeFileAccess } from '../../../src/io/node-file-access.js';
+import { tempDir } from '../../helpers/env.js';
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+describe('ByteView — bounds-checked structure access', () => {
+  const v = new ByteView(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]), 0x1000, 'test.struct');
+
+  it('reads little- and big-endian fields', () => {
+    expect(v.u16le(0)).toBe(0x0201);
+    expect(v.u32be(0)).toBe(0x01020304);
+    expect(v.u64le(0)).toBe(0x0807060504030201n);
+  });
+
+  it('throws TRUNCATED with the absolute offset when a field runs past the end', () => {
+    try {
+      v.u32le(7);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(BootprobeError);
+      expect((e as BootprobeError).code).toBe('TRUNCATED');
+      expect((e as BootprobeError).offset).toBe(0x1007);
+      expect((e as BootprobeError).message).toContain('test.struct');
+    }
+  });
+
+  it('rejects negative offsets and sub-views past the end', () => {
+    expect(() => v.u8(-1)).toThrow(BootprobeError);
+    expect(() => v.sub(5, 10)).toThrow(BootprobeError);
+    expect(v.sub(2, 3).base).toBe(0x1002);
+  });
+
+  it('narrows 64-bit fields only when they fit a safe integer', () => {
+    const big = new ByteView(new Uint8Array(8).fill(0xff), 0, 'x');
+    expect(() => big.u64leNum(0, 'size')).toThrow(/too large/);
+    const ok = new ByteView(new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0]), 0, 'x');
+    expect(ok.u64leNum(0, 'size')).toBe(2 ** 32);
+  });
+
+  it('formats and parses Windows mixed-endian GUIDs', () => {
+    const g = '2dc27766-f623-4200-9d64-115e9bfd4a08';
+    const bytes = parseGuid(`{${g.toUpperCase()}}`)!;
+    expect(bytes[0]).toBe(0x66);
+    expect(formatGuid(bytes)).toBe(g);
+    expect(parseGuid('not-a-guid')).toBeNull();
+  });
+});
+
+describe('CRC-32 and CRC-32C', () => {
+  it('match the standard check values for "123456789"', () => {
+    expect(crc32(ascii('123456789'))).toBe(0xcbf43926);
+    expect(crc32c(ascii('123456789'))).toBe(0xe3069283);
+  });
+
+  it('can be continued from a previous result', () => {
+    expect(crc32c(ascii('6789'), crc32c(ascii('12345')))).toBe(0xe3069283);
+  });
+
+  it('computes a structure checksum with its field taken as zero', () => {
+    const data = ascii('abcdWXYZefgh');
+    const zeroed = ascii('abcd\0\0\0\0efgh');
+    expect(crc32cWithZeroField(data, 4)).toBe(crc32c(zeroed));
+  });
+});
+
+describe('SliceDevice — a bounded window', () => {
+  const mem = new MemoryDevice(Uint8Array.from({ length: 4096 }, (_, i) => i & 0xff));
+
+  it('reads relative to its start', async () => {
+    const s = new SliceDevice(mem, 1024, 512);
+    expect((await s.read(0, 2))[0]).toBe(0);
+    expect((await s.read(1, 1))[0]).toBe(1);
+  });
+
+  it('refuses reads outside the window', async () => {
+    const s = new SliceDevice(mem, 1024, 512);
+    await expect(s.read(500, 20)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
+  });
+
+  it('refuses a window outside its container', () => {
+    expect(() => new SliceDevice(mem, 4000, 512)).toThrow(BootprobeError);
+  });
+});
+
+describe('CachedDevice — small LRU block cache', () => {
+  it('turns many small reads into few block reads', async () => {
+    const stats = newIoStats();
+    const mem = new MemoryDevice(new Uint8Array(1 << 20), { stats });
+    const c = new CachedDevice(mem, { blockSize: 65536, maxBlocks: 4 });
+    for (let i = 0; i < 100; i++) await c.read(i * 8, 8);
+    expect(stats.reads).toBe(1);
+  });
+
+  it('returns the right bytes across block boundaries', async () => {
+    const data = Uint8Array.from({ length: 300000 }, (_, i) => (i * 7) & 0xff);
+    const c = new CachedDevice(new MemoryDevice(data), { blockSize: 4096, maxBlocks: 2 });
+    const got = await c.read(4090, 20);
+    expect(Array.from(got)).toEqual(Array.from(data.subarray(4090, 4110)));
+    const last = await c.read(data.length - 5, 5);
+    expect(Array.from(last)).toEqual(Array.from(data.subarray(data.length - 5)));
+  });
+
+  it('evicts the least recently used block', async () => {
+    const stats = newIoStats();
+    const c = new CachedDevice(new MemoryDevice(new Uint8Array(65536), { stats }), { blockSize: 4096, maxBlocks: 2 });
+    await c.read(0, 1);
+    await c.read(4096, 1);
+    await c.read(0, 1); // block 0 is now most recent
+    await c.read(8192, 1); // evicts block 1
+    await c.read(0, 1);
+    expect(stats.reads).toBe(3);
+    await c.read(4096, 1);
+    expect(stats.reads).toBe(4);
+  });
+});
+
+describe('FileDevice — positional reads on a file handle', () => {
+  it('reads at offsets and counts bytes and requests', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const p = path.join(dir, 'f.bin');
+      writeFileSync(p, Uint8Array.from({ length: 10000 }, (_, i) => i & 0xff));
+      const stats = newIoStats();
+      const dev = await FileDevice.open(p, { stats });
+      expect(dev.size).toBe(10000);
+      expect((await dev.read(300, 4))[0]).toBe(300 & 0xff);
+      await expect(dev.read(9999, 2)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
+      expect(stats).toMatchObject({ bytesRead: 4, reads: 1 });
+      await dev.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('reports a missing file as FILE_NOT_FOUND', async () => {
+    await expect(FileDevice.open('/nonexistent/x.vhd')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+  });
+});
+
+describe('NodeFileAccess — companion files named in Windows syntax', () => {
+  const fa = new NodeFileAccess();
+  it('resolves .\\ relative paths beside the child', () => {
+    expect(fa.resolveBeside(path.join('a', 'b', 'child.vhd'), '.\\sub\\parent.vhd')).toBe(
+      path.join('a', 'b', 'sub', 'parent.vhd'),
+    );
+    expect(fa.resolveBeside(path.join('a', 'b', 'child.vhd'), '..\\parent.vhdx')).toBe(path.join('a', 'parent.vhdx'));
+  });
+
+  it('keeps absolute Windows paths and strips the \\\\?\\ prefix', () => {
+    const r = fa.resolveBeside('x/child.vhdx', '\\\\?\\C:\\VMs\\p.vhdx');
+    expect(r.replace(/\\/g, '/')).toBe('C:/VMs/p.vhdx');
+  });
+
+  it('returns null for a file that does not exist', async () => {
+    expect(await fa.open('/nonexistent/parent.vhd')).toBeNull();
+  });
+});
