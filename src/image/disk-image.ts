@@ -36,7 +36,7 @@ export interface ImageInfo {
   creator: string | null;
   /** Size of the image file itself. */
   fileSize: number;
-  /** Bytes of virtual disk backed by data in this file (allocated blocks × block size), when known. */
+  /** Bytes of virtual disk backed by data in this file, when known (filled in by `info` from allocatedSize()). */
   allocatedSize: number | null;
   /** VHD footer unique id or VHDX virtual disk id (page 83 data). */
   uniqueId: string | null;
@@ -59,6 +59,11 @@ export interface DiskImage extends BlockDevice {
   readonly parent: DiskImage | null;
   /** Extents covering exactly [offset, offset+length), in order, adjacent extents of one kind merged. */
   mapRange(offset: number, length: number): Promise<Extent[]>;
+  /**
+   * Bytes of virtual disk backed by data in this file. May read the whole allocation table, so it is a method
+   * called by `info`, not work done at open (a 64 TB sparse VHDX must open in milliseconds).
+   */
+  allocatedSize(): Promise<number | null>;
 }
 
 export interface OpenImageOptions {

@@ -39,6 +39,10 @@ export class RawImage implements DiskImage {
     return length > 0 ? [{ offset, length, kind: 'data' }] : [];
   }
 
+  async allocatedSize(): Promise<number | null> {
+    return null;
+  }
+
   async flush(): Promise<void> {
     await this.dev.flush?.();
   }

@@ -11,6 +11,7 @@ export interface InfoOptions {
 
 export async function infoCommand(ctx: CliContext, imagePath: string, opts: InfoOptions): Promise<number> {
   const image = await ctx.openImage(imagePath);
+  await fillAllocatedSizes(image);
   const warnings = collectWarnings(image);
   // The container is readable: a damaged partition table is reported, not fatal, so `info` still shows the image.
   let disk: DiskVolumes | null = null;
@@ -71,6 +72,11 @@ export function renderVolumes(disk: DiskVolumes): string {
     }
   }
   return lines.join('\n');
+}
+
+/** Asks each image of the chain for its allocated size (work deferred from open). */
+async function fillAllocatedSizes(image: DiskImage): Promise<void> {
+  for (let cur: DiskImage | null = image; cur; cur = cur.parent) cur.info.allocatedSize = await cur.allocatedSize();
 }
 
 /** Findings of the image and of every parent in its chain. */
