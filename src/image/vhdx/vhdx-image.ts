@@ -1,0 +1,331 @@
+// VHDX fixed, dynamic and differencing images, read (docs/vhd-vhdx.md Part 2). Open order (§2.6 "When to
+// replay"): file identifier, current header, log replay into an in-memory overlay, region table, metadata, BAT.
+import { BootprobeError, type Finding, hex } from '../../errors.js';
+import { type BlockDevice, ByteView, checkRange } from '../../io/index.js';
+import { OverlayDevice } from '../../io/overlay-device.js';
+import {
+  type DiskImage,
+  type Extent,
+  type ImageInfo,
+  type OpenImageOptions,
+  type ParentLocatorEntry,
+  pushExtent,
+} from '../disk-image.js';
+import { type ParentCandidate, openParent } from '../open-image.js';
+import { type BatEntry, batGeometry, PAYLOAD_STATE, SB_STATE, VhdxBat } from './bat.js';
+import { decodeCreator, hasLog, readCurrentHeader, VHDX_SIGNATURE, type VhdxHeader } from './header.js';
+import { type LogState, replayLog } from './log.js';
+import { readMetadata, type VhdxMetadata } from './metadata.js';
+import { REGION, readRegionTable } from './region-table.js';
+
+const MiB = 1024 * 1024;
+
+type Segment =
+  | { kind: 'file'; at: number; n: number; outAt: number }
+  | { kind: 'parent'; at: number; n: number; outAt: number }
+  | { kind: 'zero'; at: number; n: number; outAt: number };
+
+export class VhdxImage implements DiskImage {
+  readonly size: number;
+  readonly sectorSize: number;
+  private readonly bs: number;
+  private readonly differencing: boolean;
+
+  constructor(
+    /** The file seen through the replayed log (the overlay is empty when there was nothing to replay). */
+    private readonly dev: BlockDevice,
+    readonly header: VhdxHeader,
+    readonly metadata: VhdxMetadata,
+    private readonly bat: VhdxBat,
+    readonly parent: DiskImage | null,
+    readonly warnings: Finding[],
+    readonly info: ImageInfo,
+  ) {
+    this.size = metadata.virtualSize;
+    this.sectorSize = metadata.logicalSectorSize;
+    this.bs = metadata.blockSize;
+    this.differencing = metadata.hasParent;
+  }
+
+  private blockError(b: number, e: BatEntry, why: string): BootprobeError {
+    return new BootprobeError('VHDX_BLOCK', `VHDX BAT entry for block ${b} (at ${hex(this.bat.entryOffset(b))}): ${why}`, {
+      offset: this.bat.entryOffset(b),
+      structure: 'vhdx.bat',
+      data: { state: e.state, fileOffset: e.fileOffset },
+      hint: 'the image is truncated or its BAT is corrupt',
+    });
+  }
+
+  /** Sector-bitmap bytes covering sectors [s0, s1) of block b's chunk (LSB-first bits, §2.5). */
+  private async bitmapBits(b: number, s0: number, s1: number): Promise<{ bits: Uint8Array; first: number }> {
+    const { chunkRatio } = this.bat.geometry;
+    const k = Math.floor(b / chunkRatio);
+    const sb = await this.bat.bitmap(k);
+    if (sb.state !== SB_STATE.PRESENT || sb.fileOffset < MiB || sb.fileOffset + MiB > this.dev.size) {
+      throw new BootprobeError('VHDX_BAT', `VHDX sector bitmap of chunk ${k} is not present (state ${sb.state}) although block ${b} is partially present`, {
+        offset: this.bat.offset + 8 * (k * (chunkRatio + 1) + chunkRatio),
+        structure: 'vhdx.bat',
+        hint: 'the BAT is corrupt',
+      });
+    }
+    const base = (b % chunkRatio) * (this.bs / this.sectorSize);
+    const firstByte = (base + s0) >> 3;
+    const lastByte = (base + s1 - 1) >> 3;
+    const bits = await this.dev.read(sb.fileOffset + firstByte, lastByte - firstByte + 1);
+    return { bits, first: base + s0 - firstByte * 8 };
+  }
+
+  /** Splits [offset, offset+length) into file, parent and zero segments (shared by read and mapRange). */
+  private async segments(offset: number, length: number): Promise<Segment[]> {
+    const segs: Segment[] = [];
+    const push = (s: Segment) => {
+      const last = segs[segs.length - 1];
+      if (last && last.kind === s.kind && last.outAt + last.n === s.outAt && (s.kind === 'zero' || last.at + last.n === s.at)) {
+        last.n += s.n;
+      } else segs.push(s);
+    };
+    const bs = this.bs;
+    let pos = offset;
+    const end = offset + length;
+    while (pos < end) {
+      const b = Math.floor(pos / bs);
+      const inBlock = pos - b * bs;
+      const n = Math.min(bs - inBlock, end - pos);
+      const outAt = pos - offset;
+      const e = await this.bat.payload(b);
+      switch (e.state) {
+        case PAYLOAD_STATE.FULLY_PRESENT: {
+          if (e.fileOffset < MiB || e.fileOffset + inBlock + n > this.dev.size) {
+            throw this.blockError(b, e, `data at ${hex(e.fileOffset)} lies outside the ${this.dev.size}-byte file`);
+          }
+          push({ kind: 'file', at: e.fileOffset + inBlock, n, outAt });
+          break;
+        }
+        case PAYLOAD_STATE.PARTIALLY_PRESENT: {
+          if (!this.differencing) throw this.blockError(b, e, 'PARTIALLY_PRESENT in a disk that has no parent');
+          if (e.fileOffset < MiB || e.fileOffset + inBlock + n > this.dev.size) {
+            throw this.blockError(b, e, `data at ${hex(e.fileOffset)} lies outside the ${this.dev.size}-byte file`);
+          }
+          const ss = this.sectorSize;
+          const s0 = Math.floor(inBlock / ss);
+          const s1 = Math.ceil((inBlock + n) / ss);
+          const { bits, first } = await this.bitmapBits(b, s0, s1);
+          let p = inBlock;
+          while (p < inBlock + n) {
+            const s = Math.floor(p / ss);
+            const bitAt = (i: number) => {
+              const j = first + (i - s0);
+              return ((bits[j >> 3]! >> (j & 7)) & 1) === 1;
+            };
+            const present = bitAt(s);
+            let q = (s + 1) * ss;
+            while (q < inBlock + n && bitAt(q / ss) === present) q += ss;
+            q = Math.min(q, inBlock + n);
+            const o = outAt + (p - inBlock);
+            if (present) push({ kind: 'file', at: e.fileOffset + p, n: q - p, outAt: o });
+            else push({ kind: 'parent', at: b * bs + p, n: q - p, outAt: o });
+            p = q;
+          }
+          break;
+        }
+        case PAYLOAD_STATE.NOT_PRESENT:
+          push(this.parent ? { kind: 'parent', at: pos, n, outAt } : { kind: 'zero', at: pos, n, outAt });
+          break;
+        case PAYLOAD_STATE.UNDEFINED:
+        case PAYLOAD_STATE.ZERO:
+        case PAYLOAD_STATE.UNMAPPED:
+        case PAYLOAD_STATE.UNMAPPED_V095:
+          // All read as zeros, in differencing disks too (§2.5; whether Hyper-V falls through to the parent for
+          // UNMAPPED is [?] there; the spec defines the content as zeros or old data, never the parent's).
+          push({ kind: 'zero', at: pos, n, outAt });
+          break;
+        default:
+          throw this.blockError(b, e, `payload state ${e.state} is reserved`);
+      }
+      pos += n;
+    }
+    return segs;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange('VHDX virtual disk', this.size, offset, length);
+    const segs = await this.segments(offset, length);
+    if (segs.length === 1 && segs[0]!.kind === 'file') return this.dev.read(segs[0]!.at, length);
+    const out = new Uint8Array(length);
+    for (const s of segs) {
+      if (s.kind === 'file') out.set(await this.dev.read(s.at, s.n), s.outAt);
+      else if (s.kind === 'parent') {
+        const p = this.parent!;
+        const n = Math.max(0, Math.min(s.n, p.size - s.at));
+        if (n > 0) out.set(await p.read(s.at, n), s.outAt);
+      }
+    }
+    return out;
+  }
+
+  async mapRange(offset: number, length: number): Promise<Extent[]> {
+    checkRange('VHDX virtual disk', this.size, offset, length);
+    const out: Extent[] = [];
+    for (const s of await this.segments(offset, length)) {
+      const v = offset + s.outAt;
+      if (s.kind === 'file') pushExtent(out, v, s.n, 'data');
+      else if (s.kind === 'zero') pushExtent(out, v, s.n, 'zero');
+      else {
+        const p = this.parent!;
+        const n = Math.max(0, Math.min(s.n, p.size - s.at));
+        if (n > 0) for (const x of await p.mapRange(s.at, n)) pushExtent(out, x.offset, x.length, x.kind);
+        pushExtent(out, v + n, s.n - n, 'zero');
+      }
+    }
+    return out;
+  }
+
+  /** FULLY/PARTIALLY_PRESENT blocks × block size: walks every payload entry (pages of 512 entries). */
+  async allocatedSize(): Promise<number> {
+    let n = 0;
+    for (let b = 0; b < this.bat.geometry.dataBlocks; b++) {
+      const s = (await this.bat.payload(b)).state;
+      if (s === PAYLOAD_STATE.FULLY_PRESENT || s === PAYLOAD_STATE.PARTIALLY_PRESENT) n++;
+    }
+    return n * this.bs;
+  }
+
+  async close(): Promise<void> {
+    await this.parent?.close();
+    await this.dev.close();
+  }
+}
+
+/** "{6B29FC40-...}" or "6b29fc40-..." → "6b29fc40-..." for comparison (§2.4: compare as GUIDs, any case). */
+function normGuid(s: string): string {
+  return s.trim().replace(/^\{|\}$/g, '').toLowerCase();
+}
+
+export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}): Promise<DiskImage> {
+  const warnings: Finding[] = [];
+  const childPath = options.path ?? 'image';
+  if (file.size < 1024 * 1024) {
+    throw new BootprobeError('VHDX_SIGNATURE', `VHDX file is ${file.size} bytes, smaller than its 1 MiB header area`, {
+      offset: 0,
+      structure: 'vhdx.file_identifier',
+      hint: 'the file is truncated',
+    });
+  }
+  const ident = new ByteView(await file.read(0, 520), 0, 'VHDX file identifier');
+  if (ident.ascii(0, 8) !== VHDX_SIGNATURE) {
+    throw new BootprobeError('VHDX_SIGNATURE', 'no "vhdxfile" signature at offset 0x0', { offset: 0, structure: 'vhdx.file_identifier' });
+  }
+  const creator = decodeCreator(ident);
+  const header = await readCurrentHeader(file, warnings);
+  const overlay = new OverlayDevice(file);
+  let logState: LogState = 'clean';
+  if (hasLog(header)) {
+    if (options.strict) {
+      throw new BootprobeError('VHDX_LOG_PENDING', `VHDX header at ${hex(header.offset)}: log {${header.logGuid}} is pending`, {
+        offset: header.offset + 48,
+        structure: 'vhdx.header',
+        kind: 'corrupt',
+        hint: 'without --strict it is replayed in memory; `qemu-img check -r all` replays it into the file',
+      });
+    }
+    const r = await replayLog(file, header, overlay);
+    logState = r.state;
+    warnings.push({
+      code: 'VHDX_LOG_PENDING',
+      message:
+        r.state === 'replayed in memory'
+          ? `VHDX log {${header.logGuid}} was not empty: ${r.entries} entr${r.entries === 1 ? 'y' : 'ies'} replayed in memory (the file is unchanged)`
+          : `VHDX log {${header.logGuid}} is set but holds no valid entry: nothing replayed`,
+      offset: header.offset + 48,
+    });
+  }
+  const regions = await readRegionTable(overlay, warnings);
+  const meta = await readMetadata(overlay, regions.get(REGION.METADATA)!);
+  const batRegion = regions.get(REGION.BAT)!;
+  const geometry = batGeometry(meta.virtualSize, meta.blockSize, meta.logicalSectorSize, meta.hasParent);
+  if (geometry.totalEntries * 8 > batRegion.length) {
+    throw new BootprobeError('VHDX_BAT', `VHDX BAT region at ${hex(batRegion.fileOffset)} holds ${batRegion.length / 8} entries; ${geometry.totalEntries} are needed`, {
+      offset: batRegion.fileOffset,
+      structure: 'vhdx.bat',
+      hint: 'the metadata or region table is corrupt',
+    });
+  }
+  const bat = new VhdxBat(overlay, batRegion.fileOffset, geometry);
+
+  let parent: DiskImage | null = null;
+  let parentInfo: ImageInfo['parent'] = null;
+  if (meta.hasParent) {
+    const loc = meta.parentLocator;
+    const linkage = loc?.get('parent_linkage');
+    if (!loc || !linkage) {
+      throw new BootprobeError('VHDX_METADATA', 'differencing VHDX has no parent_linkage in its parent locator', {
+        structure: 'vhdx.parent_locator',
+        hint: 'the metadata is corrupt',
+      });
+    }
+    const accepted = [linkage, loc.get('parent_linkage2')].filter((x): x is string => !!x).map(normGuid);
+    const locators: ParentLocatorEntry[] = [...loc.entries()].map(([kind, value]) => ({ kind, value }));
+    const files = options.files;
+    const beside = (p: string) => (files ? files.resolveBeside(childPath, p) : p);
+    const candidates: ParentCandidate[] = [];
+    // Order (§2.4 "Procedure"): relative_path, volume_path, absolute_win32_path; then each one's file name beside
+    // the child, for templates copied with their parents to another folder.
+    for (const key of ['relative_path', 'volume_path', 'absolute_win32_path']) {
+      const v = loc.get(key);
+      if (v) candidates.push({ path: beside(v), via: key });
+    }
+    for (const key of ['relative_path', 'volume_path', 'absolute_win32_path']) {
+      const v = loc.get(key);
+      if (v && files) candidates.push({ path: beside(files.basename(v)), via: `${key} file name beside the child` });
+    }
+    const opened = await openParent({
+      childPath,
+      candidates,
+      options,
+      missingCode: 'VHDX_PARENT_MISSING',
+      mismatchCode: 'VHDX_PARENT_MISMATCH',
+      check: (p) => {
+        if (p.info.format !== 'vhdx') return `it is ${p.info.format}, not VHDX`;
+        const dw = String(p.info.details.dataWriteGuid ?? '');
+        return accepted.includes(normGuid(dw)) ? null : `DataWriteGuid {${dw}}, expected ${linkage}`;
+      },
+    });
+    parent = opened.image;
+    parentInfo = { path: opened.path, expectedId: normGuid(linkage), locators, info: parent.info };
+    if (parent.sectorSize !== meta.logicalSectorSize) {
+      throw new BootprobeError('VHDX_PARENT_MISMATCH', `parent ${opened.path} has ${parent.sectorSize}-byte sectors, the child ${meta.logicalSectorSize}`, {
+        hint: 'the chain is inconsistent',
+      });
+    }
+  }
+
+  const info: ImageInfo = {
+    format: 'vhdx',
+    variant: meta.hasParent ? 'differencing' : meta.leaveBlocksAllocated ? 'fixed' : 'dynamic',
+    virtualSize: meta.virtualSize,
+    logicalSectorSize: meta.logicalSectorSize,
+    physicalSectorSize: meta.physicalSectorSize,
+    blockSize: meta.blockSize,
+    creator: creator || null,
+    fileSize: file.size,
+    allocatedSize: null,
+    uniqueId: meta.page83,
+    parent: parentInfo,
+    details: {
+      headerSlot: header.slot,
+      headerSequence: header.sequenceNumber.toString(),
+      fileWriteGuid: header.fileWriteGuid,
+      dataWriteGuid: header.dataWriteGuid,
+      logGuid: header.logGuid,
+      logState,
+      logOffset: header.logOffset,
+      logLength: header.logLength,
+      batOffset: batRegion.fileOffset,
+      batEntries: geometry.totalEntries,
+      chunkRatio: geometry.chunkRatio,
+      metadataOffset: regions.get(REGION.METADATA)!.fileOffset,
+      leaveBlocksAllocated: meta.leaveBlocksAllocated,
+    },
+  };
+  return new VhdxImage(overlay, header, meta, bat, parent, warnings, info);
+}
