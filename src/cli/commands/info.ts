@@ -1,7 +1,7 @@
 // `bootprobe info IMAGE [--json]`: container format, geometry, the parent chain (issue 2).
 import { BootprobeError } from '../../errors.js';
-import { type DiskVolumes, describeVolumes } from '../../fs/disk-volumes.js';
 import type { DiskImage, ImageInfo } from '../../image/disk-image.js';
+import { type DiskVolumes, describeVolumes } from '../../volume/volumes.js';
 import type { CliContext } from '../context.js';
 import { humanSize, keyValues } from '../format.js';
 
@@ -51,7 +51,6 @@ export function volumesToJson(disk: DiskVolumes | null): Record<string, unknown>
       name: v.name,
       kind: v.kind,
       filesystem: v.filesystem,
-      label: v.label,
     })),
   };
 }
@@ -63,11 +62,11 @@ export function renderVolumes(disk: DiskVolumes): string {
   const lines = [`partitions: ${t.scheme}${id}, ${t.sectorSize}-byte sectors`];
   if (disk.volumes.length === 0) lines.push('  (none)');
   else {
-    lines.push(`  ${'#'.padEnd(3)} ${'boot'.padEnd(4)} ${'start'.padStart(14)} ${'size'.padStart(14)}  ${'type'.padEnd(28)} fs      label`);
+    lines.push(`  ${'#'.padEnd(3)} ${'boot'.padEnd(4)} ${'start'.padStart(14)} ${'size'.padStart(14)}  ${'type'.padEnd(28)} fs`);
     for (const v of disk.volumes) {
       const type = `${v.typeName}${v.name ? ` "${v.name}"` : ''}`;
       lines.push(
-        `  ${String(v.index).padEnd(3)} ${(v.active ? '*' : '').padEnd(4)} ${String(v.start).padStart(14)} ${String(v.size).padStart(14)}  ${type.padEnd(28)} ${(v.filesystem ?? '-').padEnd(7)} ${v.label ?? ''}`.trimEnd(),
+        `  ${String(v.index).padEnd(3)} ${(v.active ? '*' : '').padEnd(4)} ${String(v.start).padStart(14)} ${String(v.size).padStart(14)}  ${type.padEnd(28)} ${v.filesystem ?? '-'}`.trimEnd(),
       );
     }
   }
@@ -131,7 +130,7 @@ export function renderInfo(path: string, info: ImageInfo, indent = ''): string {
   ];
   for (const [k, v] of Object.entries(info.details)) {
     if (v === null || v === undefined || typeof v === 'object') continue;
-    rows.push([k, String(v)]);
+    rows.push([k.replace(/([A-Z])/g, ' $1').toLowerCase(), String(v)]);
   }
   let text = keyValues(rows, indent);
   if (info.parent) {
