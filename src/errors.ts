@@ -139,7 +139,8 @@ export class BootprobeError extends Error {
 
   /** The one line the CLI prints: what, where, what to do. */
   get line(): string {
-    const where = this.offset === undefined || this.message.includes('0x') ? '' : ` (at offset ${hex(this.offset)})`;
+    const where =
+      this.offset === undefined || this.message.includes('0x') ? '' : ` (at offset ${hex(this.offset)})`;
     return `${this.message}${where}${this.hint ? `; ${this.hint}` : ''}`;
   }
 

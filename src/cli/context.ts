@@ -1,11 +1,12 @@
 // What every command shares: the global options, the I/O counters, and opening an image from a path.
-import { CachedDevice } from '../io/cache.js';
+
+import type { DiskImage } from '../image/disk-image.js';
+import { openImage } from '../image/open-image.js';
 import { type BlockDevice, type IoStats, newIoStats } from '../io/block-device.js';
+import { CachedDevice } from '../io/cache.js';
 import type { FileAccess } from '../io/file-access.js';
 import { FileDevice } from '../io/file-device.js';
 import { NodeFileAccess } from '../io/node-file-access.js';
-import type { DiskImage } from '../image/disk-image.js';
-import { openImage } from '../image/open-image.js';
 
 export interface OutStream {
   write(s: string | Uint8Array): unknown;

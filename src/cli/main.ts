@@ -2,9 +2,9 @@
 // JSON, and map errors to exit codes: 0 ok, 1 verdict failed, 2 usage, 3 unreadable/corrupt input, 4 unsafe write.
 import { Command, CommanderError, Option } from 'commander';
 import { BootprobeError, type ErrorKind } from '../errors.js';
-import { type CliIo, CliContext, type GlobalOptions } from './context.js';
 import { convertCommand } from './commands/convert.js';
 import { infoCommand } from './commands/info.js';
+import { CliContext, type CliIo, type GlobalOptions } from './context.js';
 
 export const VERSION = '0.1.0';
 
@@ -27,7 +27,9 @@ function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>)
   const program = new Command();
   program
     .name('bootprobe')
-    .description('Open VHD/VHDX/raw disk images offline: find the Windows boot volume and BCD, pre-flight and repair VM templates.')
+    .description(
+      'Open VHD/VHDX/raw disk images offline: find the Windows boot volume and BCD, pre-flight and repair VM templates.',
+    )
     .version(VERSION, '-V, --version')
     .option('--stats', 'print bytes and requests read to stderr at exit')
     .option('--strict', 'treat tolerated findings (bad checksums, dirty logs) as errors')
@@ -92,7 +94,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
 function reportError(e: unknown, io: CliIo, globals: GlobalOptions): number {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+    if (
+      e.code === 'commander.helpDisplayed' ||
+      e.code === 'commander.version' ||
+      e.code === 'commander.help'
+    ) {
       return EXIT.ok;
     }
     // Commander has already printed its message.
@@ -105,7 +111,9 @@ function reportError(e: unknown, io: CliIo, globals: GlobalOptions): number {
   }
   // Anything else is a bug in bootprobe, found by bad input: still one line and exit 3, never a stack trace.
   const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  io.stderr.write(`bootprobe: error: unexpected failure reading the input (${msg.split('\n')[0]}); please report it with --debug output\n`);
+  io.stderr.write(
+    `bootprobe: error: unexpected failure reading the input (${msg.split('\n')[0]}); please report it with --debug output\n`,
+  );
   if (globals.debug && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
   return EXIT.input;
 }

@@ -77,14 +77,20 @@ export interface OpenParentArgs {
  * §2.4 "Parent locator"). `--parent` (options.parentPaths[0]) replaces the locators for this level; deeper levels
  * get the rest of the list. A missing parent names every path tried; a parent with the wrong id is never used.
  */
-export async function openParent(args: OpenParentArgs): Promise<{ image: DiskImage; path: string; via: string }> {
+export async function openParent(
+  args: OpenParentArgs,
+): Promise<{ image: DiskImage; path: string; via: string }> {
   const { options } = args;
   const depth = (options.depth ?? 0) + 1;
   const chain = [...(options.chain ?? []), args.childPath];
   if (depth > MAX_CHAIN_DEPTH) {
-    throw new BootprobeError('PARENT_CHAIN', `${args.childPath}: parent chain deeper than ${MAX_CHAIN_DEPTH} disks`, {
-      hint: 'the chain is circular or damaged',
-    });
+    throw new BootprobeError(
+      'PARENT_CHAIN',
+      `${args.childPath}: parent chain deeper than ${MAX_CHAIN_DEPTH} disks`,
+      {
+        hint: 'the chain is circular or damaged',
+      },
+    );
   }
   const files = options.files;
   const override = options.parentPaths?.[0];
@@ -95,9 +101,13 @@ export async function openParent(args: OpenParentArgs): Promise<{ image: DiskIma
     if (seen.has(c.path)) continue;
     seen.add(c.path);
     if (chain.includes(c.path)) {
-      throw new BootprobeError('PARENT_CHAIN', `${args.childPath}: parent ${c.path} is already in the chain`, {
-        hint: 'the parent locators form a loop',
-      });
+      throw new BootprobeError(
+        'PARENT_CHAIN',
+        `${args.childPath}: parent ${c.path} is already in the chain`,
+        {
+          hint: 'the parent locators form a loop',
+        },
+      );
     }
     const dev = files ? await files.open(c.path) : null;
     if (!dev) {
@@ -123,10 +133,14 @@ export async function openParent(args: OpenParentArgs): Promise<{ image: DiskIma
     await image.close();
     tried.push(`${c.path} (${c.via}: ${mismatch})`);
     if (override) {
-      throw new BootprobeError(args.mismatchCode, `${args.childPath}: --parent ${override} is not its parent: ${mismatch}`, {
-        offset: args.offset,
-        hint: 'pass the disk this child was made from',
-      });
+      throw new BootprobeError(
+        args.mismatchCode,
+        `${args.childPath}: --parent ${override} is not its parent: ${mismatch}`,
+        {
+          offset: args.offset,
+          hint: 'pass the disk this child was made from',
+        },
+      );
     }
   }
   const where = args.offset === undefined ? '' : ` (locators at ${hex(args.offset)})`;

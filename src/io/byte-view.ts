@@ -26,7 +26,11 @@ export class ByteView {
       throw new BootprobeError(
         'TRUNCATED',
         `${this.structure} at ${hex(this.base)}: ${field} (${length} bytes at +${hex(at)}) runs past its ${this.bytes.length} bytes`,
-        { offset: this.base + at, structure: this.structure, hint: 'the image or file is truncated or damaged' },
+        {
+          offset: this.base + at,
+          structure: this.structure,
+          hint: 'the image or file is truncated or damaged',
+        },
       );
     }
   }
@@ -78,11 +82,15 @@ export class ByteView {
 
   private narrow(v: bigint, at: number, field: string, code: ErrorCode): number {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new BootprobeError(code, `${this.structure} at ${hex(this.base)}: ${field} ${hex(v)} is too large`, {
-        offset: this.base + at,
-        structure: this.structure,
-        hint: 'the field is corrupt',
-      });
+      throw new BootprobeError(
+        code,
+        `${this.structure} at ${hex(this.base)}: ${field} ${hex(v)} is too large`,
+        {
+          offset: this.base + at,
+          structure: this.structure,
+          hint: 'the field is corrupt',
+        },
+      );
     }
     return Number(v);
   }
@@ -156,9 +164,12 @@ export function formatGuid(b: Uint8Array): string {
 
 /** Parses '{xxxxxxxx-...}' or 'xxxxxxxx-...' into Windows mixed-endian bytes; null when malformed. */
 export function parseGuid(text: string): Uint8Array | null {
-  const m = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i.exec(text.trim());
+  const m = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i.exec(
+    text.trim(),
+  );
   if (!m) return null;
-  const hexBytes = (s: string) => Array.from({ length: s.length / 2 }, (_, i) => Number.parseInt(s.slice(2 * i, 2 * i + 2), 16));
+  const hexBytes = (s: string) =>
+    Array.from({ length: s.length / 2 }, (_, i) => Number.parseInt(s.slice(2 * i, 2 * i + 2), 16));
   const out = new Uint8Array(16);
   out.set(hexBytes(m[1]!).reverse(), 0);
   out.set(hexBytes(m[2]!).reverse(), 4);

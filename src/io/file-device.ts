@@ -28,7 +28,8 @@ export class FileDevice implements BlockDevice {
         let done = 0;
         while (done < data.length) {
           const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
-          if (bytesWritten <= 0) throw new BootprobeError('IO_ERROR', `${this.path}: write at ${offset + done} failed`);
+          if (bytesWritten <= 0)
+            throw new BootprobeError('IO_ERROR', `${this.path}: write at ${offset + done} failed`);
           done += bytesWritten;
         }
         if (this.stats) {
@@ -105,11 +106,17 @@ export class FileDevice implements BlockDevice {
 function fileError(path: string, e: unknown): BootprobeError {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT') {
-    return new BootprobeError('FILE_NOT_FOUND', `${path}: no such file`, { hint: 'check the path', cause: e });
+    return new BootprobeError('FILE_NOT_FOUND', `${path}: no such file`, {
+      hint: 'check the path',
+      cause: e,
+    });
   }
   if (code === 'EISDIR') {
     return new BootprobeError('USAGE', `${path} is a directory, not a file`, { kind: 'usage', cause: e });
   }
   const msg = e instanceof Error ? e.message : String(e);
-  return new BootprobeError('IO_ERROR', `${path}: ${msg}`, { hint: 'check the file and its permissions', cause: e });
+  return new BootprobeError('IO_ERROR', `${path}: ${msg}`, {
+    hint: 'check the file and its permissions',
+    cause: e,
+  });
 }

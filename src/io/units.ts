@@ -18,7 +18,8 @@ export function checkedAdd(a: number, b: number, what: string, code: ErrorCode =
   return r;
 }
 
-export const isPowerOfTwo = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && Number.isInteger(Math.log2(n));
+export const isPowerOfTwo = (n: number): boolean =>
+  Number.isSafeInteger(n) && n > 0 && Number.isInteger(Math.log2(n));
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;

@@ -22,7 +22,16 @@ export function classifyBootSector(b: Uint8Array): FsFamily | null {
   const reserved = b[14]! | (b[15]! << 8);
   const fats = b[16]!;
   const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
-  if (jump && bps >= 512 && bps <= 4096 && pow2(bps) && pow2(spc) && reserved >= 1 && fats >= 1 && fats <= 2) {
+  if (
+    jump &&
+    bps >= 512 &&
+    bps <= 4096 &&
+    pow2(bps) &&
+    pow2(spc) &&
+    reserved >= 1 &&
+    fats >= 1 &&
+    fats <= 2
+  ) {
     return 'fat';
   }
   return null;

@@ -1,6 +1,6 @@
 // GUID partition table: header and entry array, with CRCs. Layout and validation: docs/boot-sectors.md §2.
 import { BootprobeError, hex } from '../errors.js';
-import { ByteView, crc32, isAllZero } from '../io/index.js';
+import { type ByteView, crc32, isAllZero } from '../io/index.js';
 
 export const GPT_SIGNATURE = 'EFI PART';
 /** Entry arrays larger than this are refused: 128 entries × 128 bytes is the norm; 1 MiB leaves room (§2 step 3). */
@@ -44,12 +44,17 @@ export function decodeGptHeader(v: ByteView, lba: number): GptHeader {
   v.need(0, 92, 'GPT header');
   if (v.ascii(0, 8) !== GPT_SIGNATURE) throw bad(`no "EFI PART" GPT header at ${hex(v.base)}`, v.base);
   const headerSize = v.u32le(12);
-  if (headerSize < 92 || headerSize > v.length) throw bad(`GPT header at ${hex(v.base)}: header size ${headerSize} is outside 92..${v.length}`, v.base + 12);
+  if (headerSize < 92 || headerSize > v.length)
+    throw bad(
+      `GPT header at ${hex(v.base)}: header size ${headerSize} is outside 92..${v.length}`,
+      v.base + 12,
+    );
   const raw = v.slice(0, headerSize).slice();
   const stored = v.u32le(16);
   raw.fill(0, 16, 20);
   const computed = crc32(raw);
-  if (computed !== stored) throw bad(`GPT header at ${hex(v.base)}: CRC32 ${hex(stored)}, expected ${hex(computed)}`, v.base + 16);
+  if (computed !== stored)
+    throw bad(`GPT header at ${hex(v.base)}: CRC32 ${hex(stored)}, expected ${hex(computed)}`, v.base + 16);
   const h: GptHeader = {
     revision: v.u32le(8),
     headerSize,
@@ -65,14 +70,22 @@ export function decodeGptHeader(v: ByteView, lba: number): GptHeader {
     entriesCrc: v.u32le(88),
     offset: v.base,
   };
-  if (h.myLba !== lba) throw bad(`GPT header at ${hex(v.base)}: MyLBA ${h.myLba}, read from LBA ${lba}`, v.base + 24);
+  if (h.myLba !== lba)
+    throw bad(`GPT header at ${hex(v.base)}: MyLBA ${h.myLba}, read from LBA ${lba}`, v.base + 24);
   if (h.entrySize < 128 || (h.entrySize & (h.entrySize - 1)) !== 0) {
     throw bad(`GPT header at ${hex(v.base)}: entry size ${h.entrySize} is not 128 × 2^n`, v.base + 84);
   }
   if (h.entryCount * h.entrySize > MAX_ENTRY_ARRAY) {
-    throw bad(`GPT header at ${hex(v.base)}: ${h.entryCount} entries of ${h.entrySize} bytes exceed ${MAX_ENTRY_ARRAY} bytes`, v.base + 80);
+    throw bad(
+      `GPT header at ${hex(v.base)}: ${h.entryCount} entries of ${h.entrySize} bytes exceed ${MAX_ENTRY_ARRAY} bytes`,
+      v.base + 80,
+    );
   }
-  if (h.firstUsableLba > h.lastUsableLba) throw bad(`GPT header at ${hex(v.base)}: first usable LBA ${h.firstUsableLba} > last ${h.lastUsableLba}`, v.base + 40);
+  if (h.firstUsableLba > h.lastUsableLba)
+    throw bad(
+      `GPT header at ${hex(v.base)}: first usable LBA ${h.firstUsableLba} > last ${h.lastUsableLba}`,
+      v.base + 40,
+    );
   return h;
 }
 
@@ -82,7 +95,11 @@ export function decodeGptEntries(v: ByteView, h: GptHeader): GptEntry[] {
   const bytes = v.slice(0, len);
   const computed = crc32(bytes);
   if (computed !== h.entriesCrc) {
-    throw bad(`GPT entry array at ${hex(v.base)}: CRC32 ${hex(h.entriesCrc)}, expected ${hex(computed)}`, v.base, 'GPT_ENTRIES');
+    throw bad(
+      `GPT entry array at ${hex(v.base)}: CRC32 ${hex(h.entriesCrc)}, expected ${hex(computed)}`,
+      v.base,
+      'GPT_ENTRIES',
+    );
   }
   const out: GptEntry[] = [];
   for (let i = 0; i < h.entryCount; i++) {

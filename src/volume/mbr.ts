@@ -3,7 +3,12 @@ import { BootprobeError, hex } from '../errors.js';
 import type { ByteView } from '../io/index.js';
 
 export const MBR_SIGNATURE = 0xaa55;
-export const MBR_TYPE = { EMPTY: 0x00, EXTENDED_CHS: 0x05, EXTENDED_LBA: 0x0f, GPT_PROTECTIVE: 0xee } as const;
+export const MBR_TYPE = {
+  EMPTY: 0x00,
+  EXTENDED_CHS: 0x05,
+  EXTENDED_LBA: 0x0f,
+  GPT_PROTECTIVE: 0xee,
+} as const;
 
 export interface MbrEntry {
   /** 0..3 */
@@ -50,34 +55,35 @@ export function decodeMbr(v: ByteView): Mbr {
   return { bootCode: v.slice(0, 440).slice(), diskSignature: v.u32le(0x1b8), hasSignature: true, entries };
 }
 
-export const isExtended = (type: number): boolean => type === MBR_TYPE.EXTENDED_CHS || type === MBR_TYPE.EXTENDED_LBA;
+export const isExtended = (type: number): boolean =>
+  type === MBR_TYPE.EXTENDED_CHS || type === MBR_TYPE.EXTENDED_LBA;
 
 /** Names of MBR partition types (§3). */
 export const MBR_TYPE_NAMES: Record<number, string> = {
-  0x01: 'FAT12',
-  0x04: 'FAT16 <32M',
-  0x05: 'Extended',
-  0x06: 'FAT16',
-  0x07: 'HPFS/NTFS/exFAT',
-  0x0b: 'W95 FAT32',
-  0x0c: 'W95 FAT32 (LBA)',
-  0x0e: 'W95 FAT16 (LBA)',
-  0x0f: 'W95 Extended (LBA)',
-  0x11: 'Hidden FAT12',
-  0x14: 'Hidden FAT16 <32M',
-  0x16: 'Hidden FAT16',
-  0x17: 'Hidden HPFS/NTFS',
-  0x1b: 'Hidden W95 FAT32',
-  0x1c: 'Hidden W95 FAT32 (LBA)',
-  0x1e: 'Hidden W95 FAT16 (LBA)',
-  0x27: 'Windows recovery (hidden NTFS)',
-  0x42: 'Windows dynamic disk (LDM)',
-  0x82: 'Linux swap',
-  0x83: 'Linux',
-  0x8e: 'Linux LVM',
-  0xee: 'GPT protective',
-  0xef: 'EFI System',
-  0xfd: 'Linux raid autodetect',
+  1: 'FAT12',
+  4: 'FAT16 <32M',
+  5: 'Extended',
+  6: 'FAT16',
+  7: 'HPFS/NTFS/exFAT',
+  11: 'W95 FAT32',
+  12: 'W95 FAT32 (LBA)',
+  14: 'W95 FAT16 (LBA)',
+  15: 'W95 Extended (LBA)',
+  17: 'Hidden FAT12',
+  20: 'Hidden FAT16 <32M',
+  22: 'Hidden FAT16',
+  23: 'Hidden HPFS/NTFS',
+  27: 'Hidden W95 FAT32',
+  28: 'Hidden W95 FAT32 (LBA)',
+  30: 'Hidden W95 FAT16 (LBA)',
+  39: 'Windows recovery (hidden NTFS)',
+  66: 'Windows dynamic disk (LDM)',
+  130: 'Linux swap',
+  131: 'Linux',
+  142: 'Linux LVM',
+  238: 'GPT protective',
+  239: 'EFI System',
+  253: 'Linux raid autodetect',
 };
 
 export function mbrTypeName(type: number): string {

@@ -1,6 +1,7 @@
 // Every VHD in ../shared/corpus/vhd read or refused as MANIFEST.md says.
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+
 import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -15,7 +16,14 @@ describe('corpus VHD images (MANIFEST.md)', () => {
   it('dfvfs-ext2-dynamic.vhd: qemu-made dynamic disk, 4,212,736 bytes, no table, raw ext2', async () => {
     const r = await info([corpus('vhd/dfvfs-ext2-dynamic.vhd')]);
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ format: 'vhd', variant: 'dynamic', virtualSize: 4212736, blockSize: 2097152, logicalSectorSize: 512, parent: null });
+    expect(r.json).toMatchObject({
+      format: 'vhd',
+      variant: 'dynamic',
+      virtualSize: 4212736,
+      blockSize: 2097152,
+      logicalSectorSize: 512,
+      parent: null,
+    });
     expect(r.json.creator).toBe('qemu 5.3 (Wi2k)');
     expect(r.json.details.footerChecksum).toBe('valid');
   });
@@ -40,7 +48,11 @@ describe('corpus VHD images (MANIFEST.md)', () => {
       const r = await info([child]);
       expect(r.code).toBe(0);
       expect(r.json).toMatchObject({ format: 'vhd', variant: 'differencing', virtualSize: 104448 });
-      expect(r.json.parent).toMatchObject({ path: path.join(dir, 'image.vhd'), format: 'vhd', variant: 'dynamic' });
+      expect(r.json.parent).toMatchObject({
+        path: path.join(dir, 'image.vhd'),
+        format: 'vhd',
+        variant: 'dynamic',
+      });
       expect(r.json.parent.expectedId).toMatch(/^d49c5c80-/);
       expect(r.json.parent.uniqueId).toBe(r.json.parent.expectedId);
       const out = path.join(dir, 'out.raw');

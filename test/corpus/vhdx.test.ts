@@ -68,7 +68,12 @@ describe('corpus VHDX made by Hyper-V (MANIFEST.md)', () => {
   it('hyperv-fixed.vhdx: 10 MiB fixed, 2 MiB blocks, the stale log is not replayed', async () => {
     const p = vhdx('hyperv-fixed.vhdx.gz');
     const info = await infoJson(p);
-    expect(info).toMatchObject({ format: 'vhdx', variant: 'fixed', virtualSize: 10 * 1024 * 1024, blockSize: 2 * 1024 * 1024 });
+    expect(info).toMatchObject({
+      format: 'vhdx',
+      variant: 'fixed',
+      virtualSize: 10 * 1024 * 1024,
+      blockSize: 2 * 1024 * 1024,
+    });
     expect(info.creator).toBe('Microsoft Windows 10.0.18363.0');
     expect(info.details.logState).toBe('clean');
     expect(await rawSha(p)).toBe('bc0be4623b15aa84216fb31ba24e3b621ec7f1c72d198c990ac0eced222d9f62');
@@ -79,7 +84,12 @@ describe('corpus VHDX made by Hyper-V (MANIFEST.md)', () => {
   it('hyperv-dynamic.vhdx: 10 MiB dynamic, 32 MiB blocks', async () => {
     const p = vhdx('hyperv-dynamic.vhdx.gz');
     const info = await infoJson(p);
-    expect(info).toMatchObject({ format: 'vhdx', variant: 'dynamic', virtualSize: 10 * 1024 * 1024, blockSize: 32 * 1024 * 1024 });
+    expect(info).toMatchObject({
+      format: 'vhdx',
+      variant: 'dynamic',
+      virtualSize: 10 * 1024 * 1024,
+      blockSize: 32 * 1024 * 1024,
+    });
     expect(await rawSha(p)).toBe('8e2b5e9265d694b42b81819e3bff29770eff4ed0f4f9f311693ff3dbdc93efac');
   });
 

@@ -14,8 +14,12 @@ export async function runCli(args: string[]): Promise<CliResult> {
   const err: string[] = [];
   const enc = new TextEncoder();
   const code = await main(args, {
-    stdout: { write: (s: string | Uint8Array) => out.push(typeof s === 'string' ? enc.encode(s) : s.slice()) },
-    stderr: { write: (s: string | Uint8Array) => err.push(typeof s === 'string' ? s : new TextDecoder().decode(s)) },
+    stdout: {
+      write: (s: string | Uint8Array) => out.push(typeof s === 'string' ? enc.encode(s) : s.slice()),
+    },
+    stderr: {
+      write: (s: string | Uint8Array) => err.push(typeof s === 'string' ? s : new TextDecoder().decode(s)),
+    },
   });
   const total = out.reduce((n, b) => n + b.length, 0);
   const stdoutBytes = new Uint8Array(total);

@@ -3,8 +3,8 @@
 // tests read are made here and checked against libvhdi in the interop suite.
 import { randomBytes } from 'node:crypto';
 import { chsForSize } from '../../src/image/vhd/geometry.js';
-import { crc32c } from '../../src/io/checksum.js';
 import { encodeUtf16le, parseGuid } from '../../src/io/byte-view.js';
+import { crc32c } from '../../src/io/checksum.js';
 
 export interface Write {
   offset: number;
@@ -25,11 +25,16 @@ export function pattern(offset: number, length: number, seed: number): Write {
   return { offset, data };
 }
 
-const be32 = (b: Uint8Array, at: number, v: number) => new DataView(b.buffer, b.byteOffset).setUint32(at, v >>> 0, false);
-const be64 = (b: Uint8Array, at: number, v: bigint) => new DataView(b.buffer, b.byteOffset).setBigUint64(at, v, false);
-const le16 = (b: Uint8Array, at: number, v: number) => new DataView(b.buffer, b.byteOffset).setUint16(at, v, true);
-const le32 = (b: Uint8Array, at: number, v: number) => new DataView(b.buffer, b.byteOffset).setUint32(at, v >>> 0, true);
-const le64 = (b: Uint8Array, at: number, v: bigint) => new DataView(b.buffer, b.byteOffset).setBigUint64(at, v, true);
+const be32 = (b: Uint8Array, at: number, v: number) =>
+  new DataView(b.buffer, b.byteOffset).setUint32(at, v >>> 0, false);
+const be64 = (b: Uint8Array, at: number, v: bigint) =>
+  new DataView(b.buffer, b.byteOffset).setBigUint64(at, v, false);
+const le16 = (b: Uint8Array, at: number, v: number) =>
+  new DataView(b.buffer, b.byteOffset).setUint16(at, v, true);
+const le32 = (b: Uint8Array, at: number, v: number) =>
+  new DataView(b.buffer, b.byteOffset).setUint32(at, v >>> 0, true);
+const le64 = (b: Uint8Array, at: number, v: bigint) =>
+  new DataView(b.buffer, b.byteOffset).setBigUint64(at, v, true);
 const ascii = (b: Uint8Array, at: number, s: string) => {
   for (let i = 0; i < s.length; i++) b[at + i] = s.charCodeAt(i);
 };
@@ -175,7 +180,9 @@ export function buildVhdx(spec: VhdxSpec): { bytes: Uint8Array; dataWriteGuid: s
   const chunkRatio = (2 ** 23 * ss) / bs;
   const dataBlocks = Math.ceil(spec.size / bs);
   const chunks = Math.ceil(dataBlocks / chunkRatio);
-  const totalEntries = diff ? chunks * (chunkRatio + 1) : dataBlocks + Math.floor((dataBlocks - 1) / chunkRatio);
+  const totalEntries = diff
+    ? chunks * (chunkRatio + 1)
+    : dataBlocks + Math.floor((dataBlocks - 1) / chunkRatio);
   const batLen = roundUp(totalEntries * 8, MiB);
   const batAt = 2 * MiB;
   const metaAt = batAt + batLen;
@@ -253,7 +260,10 @@ export function buildVhdx(spec: VhdxSpec): { bytes: Uint8Array; dataWriteGuid: s
   le32(ps, 0, 4096);
   items.push(['cda348c7-445d-4471-9cc9-e9885251c556', ps, 6]);
   if (spec.parent) {
-    const kv: [string, string][] = [['parent_linkage', `{${spec.parent.dataWriteGuid}}`], ...Object.entries(spec.parent.locators)];
+    const kv: [string, string][] = [
+      ['parent_linkage', `{${spec.parent.dataWriteGuid}}`],
+      ...Object.entries(spec.parent.locators),
+    ];
     const enc = kv.map(([k, v]) => [encodeUtf16le(k), encodeUtf16le(v)] as const);
     let len = 20 + 12 * kv.length;
     for (const [k, v] of enc) len += k.length + v.length;
@@ -287,7 +297,7 @@ export function buildVhdx(spec: VhdxSpec): { bytes: Uint8Array; dataWriteGuid: s
   });
   // BAT and data (§2.5): unwritten blocks NOT_PRESENT in a child, ZERO in a base disk.
   const batIndex = (b: number) => b + Math.floor(b / chunkRatio);
-  const entry = (state: number, offset: number) => BigInt(state) | BigInt(offset / MiB) * 2n ** 20n;
+  const entry = (state: number, offset: number) => BigInt(state) | (BigInt(offset / MiB) * 2n ** 20n);
   const perBlock = bs / ss;
   for (let b = 0; b < dataBlocks; b++) {
     const set = sectors.get(b);

@@ -30,11 +30,16 @@ while off < size:
     h.update(top.read_buffer_at_offset(n, off)); off += n
 print(size, h.hexdigest())
 `;
-  const out = execFileSync(PY, ['-c', script, ...chain], { encoding: 'utf8' }).trim().split(' ');
+  const out = execFileSync(PY, ['-c', script, ...chain], { encoding: 'utf8' })
+    .trim()
+    .split(' ');
   return { size: Number(out[0]), sha: out[1]! };
 }
 
-async function ours(p: string, extra: string[] = []): Promise<{ size: number; sha: string; info: Record<string, unknown> }> {
+async function ours(
+  p: string,
+  extra: string[] = [],
+): Promise<{ size: number; sha: string; info: Record<string, unknown> }> {
   const info = await runCli([...extra, 'info', '--json', p]);
   expect(info.code, info.stderr).toBe(0);
   const { dir, cleanup } = tempDir();
@@ -55,7 +60,12 @@ describe('qemu-img is the oracle for the images it makes (issue 2 "Must show")',
   beforeAll(() => {
     requireTool('qemu-img');
     const b = new Uint8Array(40 * 1024 * 1024 + 12345 * 512);
-    for (const w of [pattern(0, 1 << 20, 1), pattern(33 * 1024 * 1024 - 4096, 65536, 2), pattern(b.length - 8192, 8192, 3)]) b.set(w.data, w.offset);
+    for (const w of [
+      pattern(0, 1 << 20, 1),
+      pattern(33 * 1024 * 1024 - 4096, 65536, 2),
+      pattern(b.length - 8192, 8192, 3),
+    ])
+      b.set(w.data, w.offset);
     writeFileSync(raw, b);
   });
   afterAll(() => t.cleanup());
@@ -75,7 +85,9 @@ describe('qemu-img is the oracle for the images it makes (issue 2 "Must show")',
     it(`${fmt} ${opts}: info virtual size and convert output equal qemu-img's`, async () => {
       const img = path.join(t.dir, `${opts.replace(/[=,]/g, '_')}.${ext}`);
       execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', fmt, '-o', opts, raw, img]);
-      const qinfo = JSON.parse(execFileSync('qemu-img', ['info', '-f', fmt, '--output=json', img], { encoding: 'utf8' }));
+      const qinfo = JSON.parse(
+        execFileSync('qemu-img', ['info', '-f', fmt, '--output=json', img], { encoding: 'utf8' }),
+      );
       const qraw = path.join(t.dir, 'q.raw');
       execFileSync('qemu-img', ['convert', '-q', '-f', fmt, '-O', 'raw', img, qraw]);
       const mine = await ours(img);
@@ -118,11 +130,22 @@ describe('libvhdi is the oracle for differencing chains (issue 2 "Must show")', 
     const names = ['base.vhd', 'c1.vhd', 'c2.vhd'].map((n) => path.join(t.dir, n));
     const b = buildVhd({ size: SIZE, writes: lv[0]! });
     writeFileSync(names[0]!, b.bytes);
-    const c1 = buildVhd({ size: SIZE, writes: lv[1]!, parent: { uniqueId: b.uniqueId, name: 'base.vhd', locators: [{ code: 'W2ru', path: '.\\base.vhd' }] } });
+    const c1 = buildVhd({
+      size: SIZE,
+      writes: lv[1]!,
+      parent: { uniqueId: b.uniqueId, name: 'base.vhd', locators: [{ code: 'W2ru', path: '.\\base.vhd' }] },
+    });
     writeFileSync(names[1]!, c1.bytes);
-    const c2 = buildVhd({ size: SIZE, writes: lv[2]!, parent: { uniqueId: c1.uniqueId, name: 'c1.vhd', locators: [{ code: 'W2ru', path: '.\\c1.vhd' }] } });
+    const c2 = buildVhd({
+      size: SIZE,
+      writes: lv[2]!,
+      parent: { uniqueId: c1.uniqueId, name: 'c1.vhd', locators: [{ code: 'W2ru', path: '.\\c1.vhd' }] },
+    });
     writeFileSync(names[2]!, c2.bytes);
-    for (const chain of [[names[1]!, names[0]!], [names[2]!, names[1]!, names[0]!]]) {
+    for (const chain of [
+      [names[1]!, names[0]!],
+      [names[2]!, names[1]!, names[0]!],
+    ]) {
       const want = libvhdiSha(chain);
       const mine = await ours(chain[0]!);
       expect(mine.size).toBe(want.size);
@@ -134,11 +157,22 @@ describe('libvhdi is the oracle for differencing chains (issue 2 "Must show")', 
     const names = ['base.vhdx', 'c1.avhdx', 'c2.avhdx'].map((n) => path.join(t.dir, n));
     const b = buildVhdx({ size: SIZE, writes: lv[0]! });
     writeFileSync(names[0]!, b.bytes);
-    const c1 = buildVhdx({ size: SIZE, writes: lv[1]!, parent: { dataWriteGuid: b.dataWriteGuid, locators: { relative_path: '.\\base.vhdx' } } });
+    const c1 = buildVhdx({
+      size: SIZE,
+      writes: lv[1]!,
+      parent: { dataWriteGuid: b.dataWriteGuid, locators: { relative_path: '.\\base.vhdx' } },
+    });
     writeFileSync(names[1]!, c1.bytes);
-    const c2 = buildVhdx({ size: SIZE, writes: lv[2]!, parent: { dataWriteGuid: c1.dataWriteGuid, locators: { relative_path: '.\\c1.avhdx' } } });
+    const c2 = buildVhdx({
+      size: SIZE,
+      writes: lv[2]!,
+      parent: { dataWriteGuid: c1.dataWriteGuid, locators: { relative_path: '.\\c1.avhdx' } },
+    });
     writeFileSync(names[2]!, c2.bytes);
-    for (const chain of [[names[1]!, names[0]!], [names[2]!, names[1]!, names[0]!]]) {
+    for (const chain of [
+      [names[1]!, names[0]!],
+      [names[2]!, names[1]!, names[0]!],
+    ]) {
       const want = libvhdiSha(chain);
       const mine = await ours(chain[0]!);
       expect(mine.size).toBe(want.size);

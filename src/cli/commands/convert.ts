@@ -17,7 +17,12 @@ const CHUNK = 4 * 1024 * 1024;
 /** Zero detection granularity: a zero run this long is left as a hole. */
 const HOLE = 64 * 1024;
 
-export async function convertCommand(ctx: CliContext, imagePath: string, outPath: string, opts: ConvertOptions) {
+export async function convertCommand(
+  ctx: CliContext,
+  imagePath: string,
+  outPath: string,
+  opts: ConvertOptions,
+) {
   const format = (opts.outputFormat ?? formatFromName(outPath)).toLowerCase();
   if (format !== 'raw') {
     throw new BootprobeError(
@@ -66,7 +71,11 @@ export async function convertCommand(ctx: CliContext, imagePath: string, outPath
   return 0;
 }
 
-async function writeSparse(fh: { write(b: Uint8Array, o: number, l: number, p: number): Promise<unknown> }, data: Uint8Array, at: number) {
+async function writeSparse(
+  fh: { write(b: Uint8Array, o: number, l: number, p: number): Promise<unknown> },
+  data: Uint8Array,
+  at: number,
+) {
   for (let i = 0; i < data.length; i += HOLE) {
     const piece = data.subarray(i, Math.min(i + HOLE, data.length));
     if (isAllZero(piece)) continue;

@@ -58,11 +58,18 @@ export function volumesToJson(disk: DiskVolumes | null): Record<string, unknown>
 /** A partition table in the shape of `mmls`/`sfdisk -l`: one line a partition. */
 export function renderVolumes(disk: DiskVolumes): string {
   const t = disk.table;
-  const id = t.scheme === 'mbr' ? `, disk signature ${t.diskSignature}` : t.scheme === 'gpt' ? `, disk ${t.diskGuid}` : '';
+  const id =
+    t.scheme === 'mbr'
+      ? `, disk signature ${t.diskSignature}`
+      : t.scheme === 'gpt'
+        ? `, disk ${t.diskGuid}`
+        : '';
   const lines = [`partitions: ${t.scheme}${id}, ${t.sectorSize}-byte sectors`];
   if (disk.volumes.length === 0) lines.push('  (none)');
   else {
-    lines.push(`  ${'#'.padEnd(3)} ${'boot'.padEnd(4)} ${'start'.padStart(14)} ${'size'.padStart(14)}  ${'type'.padEnd(28)} fs`);
+    lines.push(
+      `  ${'#'.padEnd(3)} ${'boot'.padEnd(4)} ${'start'.padStart(14)} ${'size'.padStart(14)}  ${'type'.padEnd(28)} fs`,
+    );
     for (const v of disk.volumes) {
       const type = `${v.typeName}${v.name ? ` "${v.name}"` : ''}`;
       lines.push(
@@ -75,7 +82,8 @@ export function renderVolumes(disk: DiskVolumes): string {
 
 /** Asks each image of the chain for its allocated size (work deferred from open). */
 async function fillAllocatedSizes(image: DiskImage): Promise<void> {
-  for (let cur: DiskImage | null = image; cur; cur = cur.parent) cur.info.allocatedSize = await cur.allocatedSize();
+  for (let cur: DiskImage | null = image; cur; cur = cur.parent)
+    cur.info.allocatedSize = await cur.allocatedSize();
 }
 
 /** Findings of the image and of every parent in its chain. */
@@ -137,7 +145,10 @@ export function renderInfo(path: string, info: ImageInfo, indent = ''): string {
     const p = info.parent;
     text += `\n${indent}parent:`;
     text += `\n${keyValues(
-      [['expected id', p.expectedId], ...p.locators.map((l): [string, string] => [`locator ${l.kind}`, l.value])],
+      [
+        ['expected id', p.expectedId],
+        ...p.locators.map((l): [string, string] => [`locator ${l.kind}`, l.value]),
+      ],
       `${indent}  `,
     )}`;
     text += `\n${renderInfo(p.path, p.info, `${indent}  `)}`;

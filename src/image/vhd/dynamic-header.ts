@@ -1,5 +1,5 @@
 // VHD dynamic disk header: 1024 bytes, big-endian, at footer.dataOffset. Layout: docs/vhd-vhdx.md §1.4.
-import { ByteView, formatUuidBe } from '../../io/index.js';
+import { type ByteView, formatUuidBe } from '../../io/index.js';
 import { vhdChecksum } from './footer.js';
 
 export const VHD_DYNAMIC_HEADER_SIZE = 1024;

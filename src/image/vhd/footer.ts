@@ -1,5 +1,5 @@
 // VHD footer: 512 bytes, big-endian. Layout: docs/vhd-vhdx.md §1.2; finding it: §1.1.
-import { ByteView, formatUuidBe } from '../../io/index.js';
+import { type ByteView, formatUuidBe } from '../../io/index.js';
 
 export const VHD_FOOTER_SIZE = 512;
 export const VHD_COOKIE = 'conectix';

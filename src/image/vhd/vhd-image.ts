@@ -9,7 +9,7 @@ import {
   type ParentLocatorEntry,
   pushExtent,
 } from '../disk-image.js';
-import { type ParentCandidate, openParent } from '../open-image.js';
+import { openParent, type ParentCandidate } from '../open-image.js';
 import { VHD_BAT_UNUSED, VhdBat } from './bat.js';
 import {
   decodeVhdDynamicHeader,
@@ -44,12 +44,16 @@ interface Located {
 /** Finds and checks the footer (§1.1 procedure). */
 async function locateFooter(dev: BlockDevice, warnings: Finding[], strict: boolean): Promise<Located> {
   const size = dev.size;
-  const isCookie = (b: Uint8Array, at: number) => String.fromCharCode(...b.subarray(at, at + 8)) === VHD_COOKIE;
+  const isCookie = (b: Uint8Array, at: number) =>
+    String.fromCharCode(...b.subarray(at, at + 8)) === VHD_COOKIE;
   let found: Located | null = null;
   if (size >= VHD_FOOTER_SIZE) {
     const tail = await dev.read(size - VHD_FOOTER_SIZE, VHD_FOOTER_SIZE);
     if (isCookie(tail, 0)) {
-      found = { footer: decodeVhdFooter(new ByteView(tail, size - VHD_FOOTER_SIZE, 'VHD footer')), at: size - 512 };
+      found = {
+        footer: decodeVhdFooter(new ByteView(tail, size - VHD_FOOTER_SIZE, 'VHD footer')),
+        at: size - 512,
+      };
     } else if (isCookie(tail, 1)) {
       // Virtual PC before 2004 wrote a 511-byte footer (§1.1): pad it to 512 with the missing zero byte.
       const padded = new Uint8Array(VHD_FOOTER_SIZE);
@@ -61,7 +65,11 @@ async function locateFooter(dev: BlockDevice, warnings: Finding[], strict: boole
         const copy = decodeVhdFooter(new ByteView(head, 0, 'VHD footer copy'));
         if (copy.diskType === VHD_DISK_TYPE.DYNAMIC || copy.diskType === VHD_DISK_TYPE.DIFFERENCING) {
           const msg = `VHD footer at ${hex(size - 512)} is missing; using the copy at offset 0`;
-          if (strict) throw new BootprobeError('VHD_FOOTER', msg, { offset: size - 512, hint: 'the file is truncated' });
+          if (strict)
+            throw new BootprobeError('VHD_FOOTER', msg, {
+              offset: size - 512,
+              hint: 'the file is truncated',
+            });
           warnings.push({ code: 'VHD_FOOTER', message: msg, offset: size - 512 });
           found = { footer: copy, at: 0 };
         }
@@ -69,25 +77,41 @@ async function locateFooter(dev: BlockDevice, warnings: Finding[], strict: boole
     }
   }
   if (!found) {
-    throw new BootprobeError('VHD_FOOTER', `no VHD footer ("conectix") at the end of the file (${hex(Math.max(0, size - 512))})`, {
-      offset: Math.max(0, size - 512),
-      structure: 'vhd.footer',
-      hint: 'the file is truncated or not a VHD',
-    });
+    throw new BootprobeError(
+      'VHD_FOOTER',
+      `no VHD footer ("conectix") at the end of the file (${hex(Math.max(0, size - 512))})`,
+      {
+        offset: Math.max(0, size - 512),
+        structure: 'vhd.footer',
+        hint: 'the file is truncated or not a VHD',
+      },
+    );
   }
   const f = found.footer;
-  if (f.diskType !== VHD_DISK_TYPE.FIXED && f.diskType !== VHD_DISK_TYPE.DYNAMIC && f.diskType !== VHD_DISK_TYPE.DIFFERENCING) {
-    throw new BootprobeError('VHD_FOOTER', `VHD footer at ${hex(found.at)}: disk type ${f.diskType} is not fixed (2), dynamic (3) or differencing (4)`, {
-      offset: found.at + 60,
-      structure: 'vhd.footer',
-      hint: 'the footer is corrupt',
-    });
+  if (
+    f.diskType !== VHD_DISK_TYPE.FIXED &&
+    f.diskType !== VHD_DISK_TYPE.DYNAMIC &&
+    f.diskType !== VHD_DISK_TYPE.DIFFERENCING
+  ) {
+    throw new BootprobeError(
+      'VHD_FOOTER',
+      `VHD footer at ${hex(found.at)}: disk type ${f.diskType} is not fixed (2), dynamic (3) or differencing (4)`,
+      {
+        offset: found.at + 60,
+        structure: 'vhd.footer',
+        hint: 'the footer is corrupt',
+      },
+    );
   }
   if (f.checksum !== f.computedChecksum) {
     // libvhdi reads such files, qemu refuses them (corpus dfvfs-image-*.vhd): tolerate, say so, refuse with --strict.
     const msg = `VHD footer at ${hex(found.at)}: checksum ${hex(f.checksum)}, expected ${hex(f.computedChecksum)}`;
     if (strict) {
-      throw new BootprobeError('VHD_FOOTER_CHECKSUM', msg, { offset: found.at + 64, structure: 'vhd.footer', hint: 'the footer is damaged; without --strict it is read anyway' });
+      throw new BootprobeError('VHD_FOOTER_CHECKSUM', msg, {
+        offset: found.at + 64,
+        structure: 'vhd.footer',
+        hint: 'the footer is damaged; without --strict it is read anyway',
+      });
     }
     warnings.push({ code: 'VHD_FOOTER_CHECKSUM', message: `${msg} (read anyway)`, offset: found.at + 64 });
   }
@@ -129,11 +153,15 @@ export class VhdImage implements DiskImage {
     const at = e * SECTOR;
     const need = this.bitmapSize + Math.min(this.blockSize, this.size - b * this.blockSize);
     if (at < SECTOR || at + need > this.dev.size) {
-      throw new BootprobeError('VHD_BLOCK', `VHD BAT entry ${b} (at ${hex(this.bat!.offset + 4 * b)}) points to sector ${hex(e)}, outside the ${this.dev.size}-byte file`, {
-        offset: this.bat!.offset + 4 * b,
-        structure: 'vhd.bat',
-        hint: 'the image is truncated or its BAT is corrupt',
-      });
+      throw new BootprobeError(
+        'VHD_BLOCK',
+        `VHD BAT entry ${b} (at ${hex(this.bat!.offset + 4 * b)}) points to sector ${hex(e)}, outside the ${this.dev.size}-byte file`,
+        {
+          offset: this.bat!.offset + 4 * b,
+          structure: 'vhd.bat',
+          hint: 'the image is truncated or its BAT is corrupt',
+        },
+      );
     }
     return at;
   }
@@ -159,7 +187,12 @@ export class VhdImage implements DiskImage {
    * Runs of equal bits in a block's bitmap over [from, to) bytes of the block, MSB-first (§1.5): calls `fn` with
    * byte ranges and whether they are present in this file.
    */
-  private runs(bm: Uint8Array, from: number, to: number, fn: (start: number, end: number, present: boolean) => void): void {
+  private runs(
+    bm: Uint8Array,
+    from: number,
+    to: number,
+    fn: (start: number, end: number, present: boolean) => void,
+  ): void {
     let pos = from;
     while (pos < to) {
       const s = Math.floor(pos / SECTOR);
@@ -220,7 +253,8 @@ export class VhdImage implements DiskImage {
     const bs = this.blockSize;
     const fromParent = async (o: number, n: number) => {
       const inParent = Math.max(0, Math.min(n, this.parent!.size - o));
-      if (inParent > 0) for (const x of await this.parent!.mapRange(o, inParent)) pushExtent(out, x.offset, x.length, x.kind);
+      if (inParent > 0)
+        for (const x of await this.parent!.mapRange(o, inParent)) pushExtent(out, x.offset, x.length, x.kind);
       pushExtent(out, o + inParent, n - inParent, 'zero');
     };
     let pos = offset;
@@ -261,13 +295,20 @@ export class VhdImage implements DiskImage {
 }
 
 /** Reads one parent locator's path (§1.4: W2ru/W2ku UTF-16LE; Wi2r/Wi2k 8-bit; MacX UTF-8 file URL). */
-async function readLocator(dev: BlockDevice, l: VhdDynamicHeader['locators'][number]): Promise<string | null> {
+async function readLocator(
+  dev: BlockDevice,
+  l: VhdDynamicHeader['locators'][number],
+): Promise<string | null> {
   if (l.dataLength === 0 || l.dataLength > MAX_LOCATOR_BYTES || l.dataOffset + l.dataLength > dev.size) {
-    throw new BootprobeError('VHD_DYNAMIC_HEADER', `VHD parent locator '${l.code}' at ${hex(l.entryOffset)}: ${l.dataLength} bytes at ${hex(l.dataOffset)} lie outside the file`, {
-      offset: l.entryOffset,
-      structure: 'vhd.parent_locator',
-      hint: 'the dynamic header is corrupt; pass --parent PATH to name the parent',
-    });
+    throw new BootprobeError(
+      'VHD_DYNAMIC_HEADER',
+      `VHD parent locator '${l.code}' at ${hex(l.entryOffset)}: ${l.dataLength} bytes at ${hex(l.dataOffset)} lie outside the file`,
+      {
+        offset: l.entryOffset,
+        structure: 'vhd.parent_locator',
+        hint: 'the dynamic header is corrupt; pass --parent PATH to name the parent',
+      },
+    );
   }
   const data = await dev.read(l.dataOffset, l.dataLength);
   switch (l.code) {
@@ -305,31 +346,45 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
     savedState: footer.savedState !== 0,
   };
   if (footer.currentSize % SECTOR !== 0) {
-    throw new BootprobeError('VHD_FOOTER', `VHD footer at ${hex(footerAt)}: current size ${footer.currentSize} is not a multiple of 512`, {
-      offset: footerAt + 48,
-      structure: 'vhd.footer',
-      hint: 'the footer is corrupt',
-    });
+    throw new BootprobeError(
+      'VHD_FOOTER',
+      `VHD footer at ${hex(footerAt)}: current size ${footer.currentSize} is not a multiple of 512`,
+      {
+        offset: footerAt + 48,
+        structure: 'vhd.footer',
+        hint: 'the footer is corrupt',
+      },
+    );
   }
 
   if (footer.diskType === VHD_DISK_TYPE.FIXED) {
     if (footer.currentSize + 511 > fileSize) {
-      throw new BootprobeError('VHD_FOOTER', `fixed VHD: current size ${footer.currentSize} does not fit in the ${fileSize}-byte file`, {
-        offset: footerAt + 48,
-        structure: 'vhd.footer',
-        hint: 'the image is truncated',
-      });
+      throw new BootprobeError(
+        'VHD_FOOTER',
+        `fixed VHD: current size ${footer.currentSize} does not fit in the ${fileSize}-byte file`,
+        {
+          offset: footerAt + 48,
+          structure: 'vhd.footer',
+          hint: 'the image is truncated',
+        },
+      );
     }
   } else {
     const ho = footer.dataOffset;
     if (ho === null || ho + VHD_DYNAMIC_HEADER_SIZE > fileSize) {
-      throw new BootprobeError('VHD_DYNAMIC_HEADER', `VHD footer at ${hex(footerAt)}: dynamic header offset ${ho === null ? 'none' : hex(ho)} is outside the file`, {
-        offset: footerAt + 16,
-        structure: 'vhd.footer',
-        hint: 'the image is truncated or its footer is corrupt',
-      });
+      throw new BootprobeError(
+        'VHD_DYNAMIC_HEADER',
+        `VHD footer at ${hex(footerAt)}: dynamic header offset ${ho === null ? 'none' : hex(ho)} is outside the file`,
+        {
+          offset: footerAt + 16,
+          structure: 'vhd.footer',
+          hint: 'the image is truncated or its footer is corrupt',
+        },
+      );
     }
-    header = decodeVhdDynamicHeader(new ByteView(await dev.read(ho, VHD_DYNAMIC_HEADER_SIZE), ho, 'VHD dynamic header'));
+    header = decodeVhdDynamicHeader(
+      new ByteView(await dev.read(ho, VHD_DYNAMIC_HEADER_SIZE), ho, 'VHD dynamic header'),
+    );
     if (header.cookie !== VHD_SPARSE_COOKIE) {
       throw new BootprobeError('VHD_DYNAMIC_HEADER', `no VHD dynamic header ("cxsparse") at ${hex(ho)}`, {
         offset: ho,
@@ -339,32 +394,49 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
     }
     if (header.checksum !== header.computedChecksum) {
       const msg = `VHD dynamic header at ${hex(ho)}: checksum ${hex(header.checksum)}, expected ${hex(header.computedChecksum)}`;
-      if (strict) throw new BootprobeError('VHD_HEADER_CHECKSUM', msg, { offset: ho + 36, structure: 'vhd.dynamic_header', hint: 'the header is damaged; without --strict it is read anyway' });
+      if (strict)
+        throw new BootprobeError('VHD_HEADER_CHECKSUM', msg, {
+          offset: ho + 36,
+          structure: 'vhd.dynamic_header',
+          hint: 'the header is damaged; without --strict it is read anyway',
+        });
       warnings.push({ code: 'VHD_HEADER_CHECKSUM', message: `${msg} (read anyway)`, offset: ho + 36 });
     }
     const bs = header.blockSize;
     if (!isPowerOfTwo(bs) || bs < SECTOR || bs > MAX_BLOCK_SIZE) {
-      throw new BootprobeError('VHD_DYNAMIC_HEADER', `VHD dynamic header at ${hex(ho)}: block size ${bs} is not a power of two from 512 bytes to 256 MiB`, {
-        offset: ho + 32,
-        structure: 'vhd.dynamic_header',
-        hint: 'the header is corrupt',
-      });
+      throw new BootprobeError(
+        'VHD_DYNAMIC_HEADER',
+        `VHD dynamic header at ${hex(ho)}: block size ${bs} is not a power of two from 512 bytes to 256 MiB`,
+        {
+          offset: ho + 32,
+          structure: 'vhd.dynamic_header',
+          hint: 'the header is corrupt',
+        },
+      );
     }
     const needed = Math.ceil(footer.currentSize / bs);
     if (header.maxTableEntries < needed) {
-      throw new BootprobeError('VHD_BAT', `VHD dynamic header at ${hex(ho)}: ${header.maxTableEntries} BAT entries cannot map ${footer.currentSize} bytes in ${bs}-byte blocks (${needed} needed)`, {
-        offset: ho + 28,
-        structure: 'vhd.dynamic_header',
-        hint: 'the header or footer is corrupt',
-      });
+      throw new BootprobeError(
+        'VHD_BAT',
+        `VHD dynamic header at ${hex(ho)}: ${header.maxTableEntries} BAT entries cannot map ${footer.currentSize} bytes in ${bs}-byte blocks (${needed} needed)`,
+        {
+          offset: ho + 28,
+          structure: 'vhd.dynamic_header',
+          hint: 'the header or footer is corrupt',
+        },
+      );
     }
     // Only the entries the virtual size needs are ever read; they must lie inside the file.
     if (header.tableOffset + needed * 4 > fileSize) {
-      throw new BootprobeError('VHD_BAT', `VHD BAT at ${hex(header.tableOffset)} (${needed} entries) runs past the ${fileSize}-byte file`, {
-        offset: ho + 16,
-        structure: 'vhd.dynamic_header',
-        hint: 'the image is truncated or its header is corrupt',
-      });
+      throw new BootprobeError(
+        'VHD_BAT',
+        `VHD BAT at ${hex(header.tableOffset)} (${needed} entries) runs past the ${fileSize}-byte file`,
+        {
+          offset: ho + 16,
+          structure: 'vhd.dynamic_header',
+          hint: 'the image is truncated or its header is corrupt',
+        },
+      );
     }
     bat = new VhdBat(dev, header.tableOffset, needed);
     Object.assign(details, {
@@ -375,7 +447,12 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
     if (footerAt !== 0 && fileSize >= 1024) {
       const copy = await dev.read(0, VHD_FOOTER_SIZE);
       const same = copy.every((x, i) => x === footer.raw[i]);
-      if (!same) warnings.push({ code: 'VHD_FOOTER', message: 'VHD footer copy at offset 0 differs from the footer at the end', offset: 0 });
+      if (!same)
+        warnings.push({
+          code: 'VHD_FOOTER',
+          message: 'VHD footer copy at offset 0 differs from the footer at the end',
+          offset: 0,
+        });
     }
   }
 
@@ -396,7 +473,8 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
     // Order: relative locators, absolute ones, the stored parent name, then each name's last component beside the
     // child (§1.4 step 2: the only route for qemu-made children, which carry no locators).
     for (const kind of ['W2ru', 'Wi2r', 'W2ku', 'Wi2k', 'MacX', 'parent name']) {
-      for (const l of locators.filter((x) => x.kind === kind)) candidates.push({ path: beside(l.value), via: kind });
+      for (const l of locators.filter((x) => x.kind === kind))
+        candidates.push({ path: beside(l.value), via: kind });
     }
     for (const l of locators) {
       const base = files ? files.basename(l.value) : l.value;
@@ -420,13 +498,21 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
     parent = opened.image;
     parentInfo = { path: opened.path, expectedId: expected, locators, info: parent.info };
     if (parent.size !== footer.currentSize) {
-      warnings.push({ code: 'VHD_PARENT_MISMATCH', message: `parent ${opened.path} is ${parent.size} bytes, the child ${footer.currentSize}` });
+      warnings.push({
+        code: 'VHD_PARENT_MISMATCH',
+        message: `parent ${opened.path} is ${parent.size} bytes, the child ${footer.currentSize}`,
+      });
     }
   }
 
   const info: ImageInfo = {
     format: 'vhd',
-    variant: footer.diskType === VHD_DISK_TYPE.FIXED ? 'fixed' : footer.diskType === VHD_DISK_TYPE.DYNAMIC ? 'dynamic' : 'differencing',
+    variant:
+      footer.diskType === VHD_DISK_TYPE.FIXED
+        ? 'fixed'
+        : footer.diskType === VHD_DISK_TYPE.DYNAMIC
+          ? 'dynamic'
+          : 'differencing',
     virtualSize: footer.currentSize,
     logicalSectorSize: SECTOR,
     physicalSectorSize: SECTOR,

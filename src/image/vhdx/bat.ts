@@ -38,11 +38,18 @@ export interface BatGeometry {
 }
 
 /** chunkRatio, data blocks and total entries (§2.5; qemu vhdx_calc_bat_entries). */
-export function batGeometry(virtualSize: number, blockSize: number, logicalSectorSize: number, differencing: boolean): BatGeometry {
+export function batGeometry(
+  virtualSize: number,
+  blockSize: number,
+  logicalSectorSize: number,
+  differencing: boolean,
+): BatGeometry {
   const chunkRatio = (2 ** 23 * logicalSectorSize) / blockSize;
   const dataBlocks = Math.ceil(virtualSize / blockSize);
   const bitmapBlocks = Math.ceil(dataBlocks / chunkRatio);
-  const totalEntries = differencing ? bitmapBlocks * (chunkRatio + 1) : dataBlocks + Math.floor((dataBlocks - 1) / chunkRatio);
+  const totalEntries = differencing
+    ? bitmapBlocks * (chunkRatio + 1)
+    : dataBlocks + Math.floor((dataBlocks - 1) / chunkRatio);
   return { chunkRatio, dataBlocks, totalEntries };
 }
 
@@ -71,11 +78,15 @@ export class VhdxBat {
     const hi = (data[at + 4]! | (data[at + 5]! << 8) | (data[at + 6]! << 16) | (data[at + 7]! << 24)) >>> 0;
     const e = decodeBatEntry(lo, hi);
     if (!Number.isSafeInteger(e.fileOffset)) {
-      throw new BootprobeError('VHDX_BAT', `VHDX BAT entry ${index} at ${hex(this.offset + byte)}: file offset is too large`, {
-        offset: this.offset + byte,
-        structure: 'vhdx.bat',
-        hint: 'the BAT is corrupt',
-      });
+      throw new BootprobeError(
+        'VHDX_BAT',
+        `VHDX BAT entry ${index} at ${hex(this.offset + byte)}: file offset is too large`,
+        {
+          offset: this.offset + byte,
+          structure: 'vhdx.bat',
+          hint: 'the BAT is corrupt',
+        },
+      );
     }
     return e;
   }

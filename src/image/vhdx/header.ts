@@ -66,7 +66,9 @@ export async function readCurrentHeader(dev: BlockDevice, findings: Finding[]): 
       headers.push(null);
       continue;
     }
-    headers.push(decodeVhdxHeader(new ByteView(await dev.read(at, HEADER_SIZE), at, 'VHDX header'), (i + 1) as 1 | 2));
+    headers.push(
+      decodeVhdxHeader(new ByteView(await dev.read(at, HEADER_SIZE), at, 'VHDX header'), (i + 1) as 1 | 2),
+    );
   }
   const [h1, h2] = headers;
   let current: VhdxHeader;
@@ -74,40 +76,60 @@ export async function readCurrentHeader(dev: BlockDevice, findings: Finding[]): 
     if (h1.sequenceNumber === h2.sequenceNumber) {
       // The spec calls equal sequence numbers corrupt; qemu accepts byte-identical pairs (Disk2VHD writes them).
       if (!bytesEqual(h1.raw, h2.raw)) {
-        throw new BootprobeError('VHDX_HEADER', `VHDX headers at ${hex(h1.offset)} and ${hex(h2.offset)} have the same sequence number ${h1.sequenceNumber} but differ`, {
-          offset: h1.offset + 8,
-          structure: 'vhdx.header',
-          hint: 'the image is corrupt',
-        });
+        throw new BootprobeError(
+          'VHDX_HEADER',
+          `VHDX headers at ${hex(h1.offset)} and ${hex(h2.offset)} have the same sequence number ${h1.sequenceNumber} but differ`,
+          {
+            offset: h1.offset + 8,
+            structure: 'vhdx.header',
+            hint: 'the image is corrupt',
+          },
+        );
       }
       current = h1;
     } else current = h1.sequenceNumber > h2.sequenceNumber ? h1 : h2;
   } else if (h1 || h2) {
     current = (h1 ?? h2)!;
     const bad = h1 ? HEADER_OFFSETS[1] : HEADER_OFFSETS[0];
-    findings.push({ code: 'VHDX_HEADER_CRC', message: `VHDX header at ${hex(bad)} is invalid (signature or CRC-32C); the other header is used`, offset: bad });
-  } else {
-    throw new BootprobeError('VHDX_HEADER_CRC', `neither VHDX header (at ${hex(HEADER_OFFSETS[0])} and ${hex(HEADER_OFFSETS[1])}) has a valid signature and CRC-32C`, {
-      offset: HEADER_OFFSETS[0],
-      structure: 'vhdx.header',
-      hint: 'the image is truncated or corrupt',
+    findings.push({
+      code: 'VHDX_HEADER_CRC',
+      message: `VHDX header at ${hex(bad)} is invalid (signature or CRC-32C); the other header is used`,
+      offset: bad,
     });
+  } else {
+    throw new BootprobeError(
+      'VHDX_HEADER_CRC',
+      `neither VHDX header (at ${hex(HEADER_OFFSETS[0])} and ${hex(HEADER_OFFSETS[1])}) has a valid signature and CRC-32C`,
+      {
+        offset: HEADER_OFFSETS[0],
+        structure: 'vhdx.header',
+        hint: 'the image is truncated or corrupt',
+      },
+    );
   }
   if (current.version !== 1) {
-    throw new BootprobeError('VHDX_HEADER', `VHDX header at ${hex(current.offset)}: version ${current.version}, only 1 is defined`, {
-      offset: current.offset + 66,
-      structure: 'vhdx.header',
-      kind: 'unsupported',
-      hint: 'this VHDX version is not supported',
-    });
+    throw new BootprobeError(
+      'VHDX_HEADER',
+      `VHDX header at ${hex(current.offset)}: version ${current.version}, only 1 is defined`,
+      {
+        offset: current.offset + 66,
+        structure: 'vhdx.header',
+        kind: 'unsupported',
+        hint: 'this VHDX version is not supported',
+      },
+    );
   }
   if (hasLog(current) && current.logVersion !== 0) {
-    throw new BootprobeError('VHDX_LOG', `VHDX header at ${hex(current.offset)}: log version ${current.logVersion} is not 0`, {
-      offset: current.offset + 64,
-      structure: 'vhdx.header',
-      kind: 'unsupported',
-      hint: 'the log cannot be replayed by this version',
-    });
+    throw new BootprobeError(
+      'VHDX_LOG',
+      `VHDX header at ${hex(current.offset)}: log version ${current.logVersion} is not 0`,
+      {
+        offset: current.offset + 64,
+        structure: 'vhdx.header',
+        kind: 'unsupported',
+        hint: 'the log cannot be replayed by this version',
+      },
+    );
   }
   return current;
 }

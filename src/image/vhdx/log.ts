@@ -40,7 +40,12 @@ function ring(log: Uint8Array, at: number, len: number): Uint8Array {
 }
 
 /** Validates and decodes the entry at log offset `at` (§2.6 "Validating one entry"); null when it is not valid. */
-export function decodeLogEntry(log: Uint8Array, at: number, logGuid: Uint8Array, logBase: number): LogEntry | null {
+export function decodeLogEntry(
+  log: Uint8Array,
+  at: number,
+  logGuid: Uint8Array,
+  logBase: number,
+): LogEntry | null {
   const head = new ByteView(ring(log, at, 64), logBase + at, 'VHDX log entry');
   if (head.ascii(0, 4) !== 'loge') return null;
   const entryLength = head.u32le(8);
@@ -85,7 +90,15 @@ export function decodeLogEntry(log: Uint8Array, at: number, logGuid: Uint8Array,
   const flushed = Number(head.u64le(48));
   const last = Number(head.u64le(56));
   if (!Number.isSafeInteger(flushed) || !Number.isSafeInteger(last)) return null;
-  return { at, entryLength, tail, sequenceNumber: seq, flushedFileOffset: flushed, lastFileOffset: last, descriptors };
+  return {
+    at,
+    entryLength,
+    tail,
+    sequenceNumber: seq,
+    flushedFileOffset: flushed,
+    lastFileOffset: last,
+    descriptors,
+  };
 }
 
 /** Finds the active sequence (§2.6 "Finding the active sequence"); null when there is none. */
@@ -115,7 +128,8 @@ export function findActiveSequence(log: Uint8Array, logGuid: Uint8Array, logBase
       const start = run.findIndex((e) => e.at === last.tail);
       if (start >= 0) {
         const seq = run.slice(start);
-        if (!candidate || last.sequenceNumber > candidate[candidate.length - 1]!.sequenceNumber) candidate = seq;
+        if (!candidate || last.sequenceNumber > candidate[candidate.length - 1]!.sequenceNumber)
+          candidate = seq;
       }
       tail = head;
     } else {
@@ -132,22 +146,40 @@ export type LogState = 'clean' | 'replayed in memory' | 'logguid set, nothing to
 /**
  * Replays the log of `header` into `overlay` (read-only open: the file is not modified). Returns what happened.
  */
-export async function replayLog(dev: BlockDevice, header: VhdxHeader, overlay: OverlayDevice): Promise<{ state: LogState; entries: number }> {
+export async function replayLog(
+  dev: BlockDevice,
+  header: VhdxHeader,
+  overlay: OverlayDevice,
+): Promise<{ state: LogState; entries: number }> {
   const { logOffset, logLength } = header;
-  if (logOffset < MiB || logOffset % MiB || logLength === 0 || logLength % MiB || logOffset + logLength > dev.size) {
-    throw new BootprobeError('VHDX_LOG', `VHDX log at ${hex(logOffset)} (${logLength} bytes) is misaligned or outside the ${dev.size}-byte file`, {
-      offset: header.offset + 68,
-      structure: 'vhdx.header',
-      hint: 'the image is truncated or its header is corrupt',
-    });
+  if (
+    logOffset < MiB ||
+    logOffset % MiB ||
+    logLength === 0 ||
+    logLength % MiB ||
+    logOffset + logLength > dev.size
+  ) {
+    throw new BootprobeError(
+      'VHDX_LOG',
+      `VHDX log at ${hex(logOffset)} (${logLength} bytes) is misaligned or outside the ${dev.size}-byte file`,
+      {
+        offset: header.offset + 68,
+        structure: 'vhdx.header',
+        hint: 'the image is truncated or its header is corrupt',
+      },
+    );
   }
   if (logLength > MAX_LOG_LENGTH) {
-    throw new BootprobeError('VHDX_LOG', `VHDX log of ${logLength} bytes is larger than the ${MAX_LOG_LENGTH} bytes bootprobe replays`, {
-      offset: header.offset + 68,
-      structure: 'vhdx.header',
-      kind: 'unsupported',
-      hint: 'replay it with Hyper-V or `qemu-img check -r all` on a copy',
-    });
+    throw new BootprobeError(
+      'VHDX_LOG',
+      `VHDX log of ${logLength} bytes is larger than the ${MAX_LOG_LENGTH} bytes bootprobe replays`,
+      {
+        offset: header.offset + 68,
+        structure: 'vhdx.header',
+        kind: 'unsupported',
+        hint: 'replay it with Hyper-V or `qemu-img check -r all` on a copy',
+      },
+    );
   }
   const log = (await dev.read(logOffset, logLength)).slice();
   const seq = findActiveSequence(log, header.logGuidBytes, logOffset);
@@ -156,11 +188,15 @@ export async function replayLog(dev: BlockDevice, header: VhdxHeader, overlay: O
   if (!seq) return { state: 'logguid set, nothing to replay', entries: 0 };
   const last = seq[seq.length - 1]!;
   if (dev.size < last.flushedFileOffset) {
-    throw new BootprobeError('VHDX_LOG', `VHDX file is ${dev.size} bytes but its log says ${last.flushedFileOffset} were flushed: the file was truncated`, {
-      offset: logOffset + last.at + 48,
-      structure: 'vhdx.log',
-      hint: 'the image is truncated',
-    });
+    throw new BootprobeError(
+      'VHDX_LOG',
+      `VHDX file is ${dev.size} bytes but its log says ${last.flushedFileOffset} were flushed: the file was truncated`,
+      {
+        offset: logOffset + last.at + 48,
+        structure: 'vhdx.log',
+        hint: 'the image is truncated',
+      },
+    );
   }
   for (const e of seq) {
     for (const d of e.descriptors) {

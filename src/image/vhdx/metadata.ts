@@ -50,12 +50,16 @@ function fail(msg: string, offset: number, hint = 'the image is corrupt'): Bootp
 export function decodeParentLocator(v: ByteView): Map<string, string> {
   const type = v.guid(0);
   if (type !== VHDX_PARENT_LOCATOR_TYPE) {
-    throw new BootprobeError('VHDX_METADATA', `VHDX parent locator at ${hex(v.base)}: type {${type}} is not the VHDX locator type`, {
-      offset: v.base,
-      structure: 'vhdx.parent_locator',
-      kind: 'unsupported',
-      hint: 'this differencing disk uses an unknown parent locator',
-    });
+    throw new BootprobeError(
+      'VHDX_METADATA',
+      `VHDX parent locator at ${hex(v.base)}: type {${type}} is not the VHDX locator type`,
+      {
+        offset: v.base,
+        structure: 'vhdx.parent_locator',
+        kind: 'unsupported',
+        hint: 'this differencing disk uses an unknown parent locator',
+      },
+    );
   }
   const count = v.u16le(18);
   const out = new Map<string, string>();
@@ -66,11 +70,15 @@ export function decodeParentLocator(v: ByteView): Map<string, string> {
     const kl = v.u16le(at + 8);
     const vl = v.u16le(at + 10);
     if (ko === 0 || vo === 0 || kl === 0 || vl === 0 || kl % 2 || vl % 2) {
-      throw new BootprobeError('VHDX_METADATA', `VHDX parent locator entry ${i} at ${hex(v.base + at)} has an empty or odd-length key or value`, {
-        offset: v.base + at,
-        structure: 'vhdx.parent_locator',
-        hint: 'the parent locator is corrupt; pass --parent PATH',
-      });
+      throw new BootprobeError(
+        'VHDX_METADATA',
+        `VHDX parent locator entry ${i} at ${hex(v.base + at)} has an empty or odd-length key or value`,
+        {
+          offset: v.base + at,
+          structure: 'vhdx.parent_locator',
+          hint: 'the parent locator is corrupt; pass --parent PATH',
+        },
+      );
     }
     out.set(v.utf16le(ko, kl), v.utf16le(vo, vl));
   }
@@ -83,7 +91,8 @@ export async function readMetadata(dev: BlockDevice, region: RegionEntry): Promi
   const t = new ByteView(await dev.read(base, TABLE_SIZE), base, 'VHDX metadata table');
   if (t.ascii(0, 8) !== 'metadata') throw fail(`no VHDX metadata table ("metadata") at ${hex(base)}`, base);
   const count = t.u16le(10);
-  if (count > MAX_ENTRIES) throw fail(`VHDX metadata table at ${hex(base)}: ${count} entries, at most ${MAX_ENTRIES}`, base + 10);
+  if (count > MAX_ENTRIES)
+    throw fail(`VHDX metadata table at ${hex(base)}: ${count} entries, at most ${MAX_ENTRIES}`, base + 10);
   const items = new Map<string, ItemEntry>();
   for (let i = 0; i < count; i++) {
     const at = 32 + 32 * i;
@@ -95,7 +104,10 @@ export async function readMetadata(dev: BlockDevice, region: RegionEntry): Promi
       entryAt: base + at,
     };
     if (e.length > MiB || (e.length > 0 && (e.offset < TABLE_SIZE || e.offset + e.length > region.length))) {
-      throw fail(`VHDX metadata item {${e.guid}}: ${e.length} bytes at +${hex(e.offset)} lie outside the metadata region`, e.entryAt);
+      throw fail(
+        `VHDX metadata item {${e.guid}}: ${e.length} bytes at +${hex(e.offset)} lie outside the metadata region`,
+        e.entryAt,
+      );
     }
     const known = Object.values(METADATA_ITEM).includes(e.guid as never);
     if (!known && e.required) {
@@ -108,13 +120,19 @@ export async function readMetadata(dev: BlockDevice, region: RegionEntry): Promi
     }
     items.set(e.guid, e);
   }
-  const item = async (guid: string, name: string, minLength: number, optional = false): Promise<ByteView | null> => {
+  const item = async (
+    guid: string,
+    name: string,
+    minLength: number,
+    optional = false,
+  ): Promise<ByteView | null> => {
     const e = items.get(guid);
     if (!e) {
       if (optional) return null;
       throw fail(`VHDX metadata at ${hex(base)} has no ${name} item`, base);
     }
-    if (e.length < minLength) throw fail(`VHDX metadata item ${name}: ${e.length} bytes, at least ${minLength} needed`, e.entryAt);
+    if (e.length < minLength)
+      throw fail(`VHDX metadata item ${name}: ${e.length} bytes, at least ${minLength} needed`, e.entryAt);
     return new ByteView(await dev.read(base + e.offset, e.length), base + e.offset, `VHDX ${name}`);
   };
 
@@ -122,19 +140,29 @@ export async function readMetadata(dev: BlockDevice, region: RegionEntry): Promi
   const blockSize = fp.u32le(0);
   const flags = fp.u32le(4);
   if (!isPowerOfTwo(blockSize) || blockSize < MiB || blockSize > 256 * MiB) {
-    throw fail(`VHDX block size ${blockSize} at ${hex(fp.base)} is not a power of two from 1 MiB to 256 MiB`, fp.base);
+    throw fail(
+      `VHDX block size ${blockSize} at ${hex(fp.base)} is not a power of two from 1 MiB to 256 MiB`,
+      fp.base,
+    );
   }
   const ls = (await item(METADATA_ITEM.LOGICAL_SECTOR_SIZE, 'logical sector size', 4))!;
   const logicalSectorSize = ls.u32le(0);
   const ps = (await item(METADATA_ITEM.PHYSICAL_SECTOR_SIZE, 'physical sector size', 4))!;
   const physicalSectorSize = ps.u32le(0);
-  for (const [name, v, view] of [['logical', logicalSectorSize, ls], ['physical', physicalSectorSize, ps]] as const) {
-    if (v !== 512 && v !== 4096) throw fail(`VHDX ${name} sector size ${v} at ${hex(view.base)} is not 512 or 4096`, view.base);
+  for (const [name, v, view] of [
+    ['logical', logicalSectorSize, ls],
+    ['physical', physicalSectorSize, ps],
+  ] as const) {
+    if (v !== 512 && v !== 4096)
+      throw fail(`VHDX ${name} sector size ${v} at ${hex(view.base)} is not 512 or 4096`, view.base);
   }
   const vs = (await item(METADATA_ITEM.VIRTUAL_DISK_SIZE, 'virtual disk size', 8))!;
   const virtualSize = vs.u64leNum(0, 'virtual disk size', 'VHDX_METADATA');
   if (virtualSize === 0 || virtualSize > MAX_VIRTUAL_SIZE || virtualSize % logicalSectorSize !== 0) {
-    throw fail(`VHDX virtual size ${virtualSize} at ${hex(vs.base)} is 0, over 64 TB or not a multiple of the ${logicalSectorSize}-byte sector`, vs.base);
+    throw fail(
+      `VHDX virtual size ${virtualSize} at ${hex(vs.base)} is 0, over 64 TB or not a multiple of the ${logicalSectorSize}-byte sector`,
+      vs.base,
+    );
   }
   const p83 = await item(METADATA_ITEM.PAGE83, 'virtual disk id', 16, true);
   const hasParent = (flags & 2) !== 0;

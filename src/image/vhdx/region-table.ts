@@ -49,20 +49,31 @@ export function decodeRegionTable(v: ByteView): RegionTable | null {
  * Reads table 1, else table 2 (qemu reads only table 1; §2.3 [I]), and checks every region: 1 MiB aligned, at or
  * past 1 MiB, inside the file; an unknown region marked required is refused.
  */
-export async function readRegionTable(dev: BlockDevice, findings: Finding[]): Promise<Map<string, RegionEntry>> {
+export async function readRegionTable(
+  dev: BlockDevice,
+  findings: Finding[],
+): Promise<Map<string, RegionEntry>> {
   let table: RegionTable | null = null;
   for (const at of REGION_TABLE_OFFSETS) {
     if (at + REGION_TABLE_SIZE > dev.size) continue;
     table = decodeRegionTable(new ByteView(await dev.read(at, REGION_TABLE_SIZE), at, 'VHDX region table'));
     if (table) break;
-    findings.push({ code: 'VHDX_REGION_TABLE', message: `VHDX region table at ${hex(at)} is invalid (signature, count or CRC-32C)`, offset: at });
+    findings.push({
+      code: 'VHDX_REGION_TABLE',
+      message: `VHDX region table at ${hex(at)} is invalid (signature, count or CRC-32C)`,
+      offset: at,
+    });
   }
   if (!table) {
-    throw new BootprobeError('VHDX_REGION_TABLE', `no valid VHDX region table at ${hex(REGION_TABLE_OFFSETS[0])} or ${hex(REGION_TABLE_OFFSETS[1])}`, {
-      offset: REGION_TABLE_OFFSETS[0],
-      structure: 'vhdx.region_table',
-      hint: 'the image is truncated or corrupt',
-    });
+    throw new BootprobeError(
+      'VHDX_REGION_TABLE',
+      `no valid VHDX region table at ${hex(REGION_TABLE_OFFSETS[0])} or ${hex(REGION_TABLE_OFFSETS[1])}`,
+      {
+        offset: REGION_TABLE_OFFSETS[0],
+        structure: 'vhdx.region_table',
+        hint: 'the image is truncated or corrupt',
+      },
+    );
   }
   const map = new Map<string, RegionEntry>();
   for (const [i, e] of table.entries.entries()) {
@@ -70,34 +81,56 @@ export async function readRegionTable(dev: BlockDevice, findings: Finding[]): Pr
     const known = e.guid === REGION.BAT || e.guid === REGION.METADATA;
     if (!known) {
       if (e.required) {
-        throw new BootprobeError('VHDX_REGION_TABLE', `VHDX region table at ${hex(table.offset)}: required region {${e.guid}} is unknown`, {
-          offset: entryAt,
-          structure: 'vhdx.region_table',
-          kind: 'unsupported',
-          hint: 'this VHDX uses a feature bootprobe does not know',
-        });
+        throw new BootprobeError(
+          'VHDX_REGION_TABLE',
+          `VHDX region table at ${hex(table.offset)}: required region {${e.guid}} is unknown`,
+          {
+            offset: entryAt,
+            structure: 'vhdx.region_table',
+            kind: 'unsupported',
+            hint: 'this VHDX uses a feature bootprobe does not know',
+          },
+        );
       }
       continue;
     }
-    if (e.fileOffset < MiB || e.fileOffset % MiB !== 0 || e.length === 0 || e.length % MiB !== 0 || e.fileOffset + e.length > dev.size) {
-      throw new BootprobeError('VHDX_REGION_TABLE', `VHDX region {${e.guid}} at ${hex(e.fileOffset)} (${e.length} bytes) is misaligned or outside the ${dev.size}-byte file`, {
-        offset: entryAt,
-        structure: 'vhdx.region_table',
-        hint: 'the image is truncated or corrupt',
-      });
+    if (
+      e.fileOffset < MiB ||
+      e.fileOffset % MiB !== 0 ||
+      e.length === 0 ||
+      e.length % MiB !== 0 ||
+      e.fileOffset + e.length > dev.size
+    ) {
+      throw new BootprobeError(
+        'VHDX_REGION_TABLE',
+        `VHDX region {${e.guid}} at ${hex(e.fileOffset)} (${e.length} bytes) is misaligned or outside the ${dev.size}-byte file`,
+        {
+          offset: entryAt,
+          structure: 'vhdx.region_table',
+          hint: 'the image is truncated or corrupt',
+        },
+      );
     }
     if (map.has(e.guid)) {
-      throw new BootprobeError('VHDX_REGION_TABLE', `VHDX region table at ${hex(table.offset)} lists region {${e.guid}} twice`, { offset: entryAt, structure: 'vhdx.region_table' });
+      throw new BootprobeError(
+        'VHDX_REGION_TABLE',
+        `VHDX region table at ${hex(table.offset)} lists region {${e.guid}} twice`,
+        { offset: entryAt, structure: 'vhdx.region_table' },
+      );
     }
     map.set(e.guid, e);
   }
   for (const [name, guid] of Object.entries(REGION)) {
     if (!map.has(guid)) {
-      throw new BootprobeError('VHDX_REGION_TABLE', `VHDX region table at ${hex(table.offset)} has no ${name} region`, {
-        offset: table.offset,
-        structure: 'vhdx.region_table',
-        hint: 'the image is corrupt',
-      });
+      throw new BootprobeError(
+        'VHDX_REGION_TABLE',
+        `VHDX region table at ${hex(table.offset)} has no ${name} region`,
+        {
+          offset: table.offset,
+          structure: 'vhdx.region_table',
+          hint: 'the image is corrupt',
+        },
+      );
     }
   }
   return map;

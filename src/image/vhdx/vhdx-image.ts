@@ -11,7 +11,7 @@ import {
   type ParentLocatorEntry,
   pushExtent,
 } from '../disk-image.js';
-import { type ParentCandidate, openParent } from '../open-image.js';
+import { openParent, type ParentCandidate } from '../open-image.js';
 import { type BatEntry, batGeometry, PAYLOAD_STATE, SB_STATE, VhdxBat } from './bat.js';
 import { decodeCreator, hasLog, readCurrentHeader, VHDX_SIGNATURE, type VhdxHeader } from './header.js';
 import { type LogState, replayLog } from './log.js';
@@ -48,12 +48,16 @@ export class VhdxImage implements DiskImage {
   }
 
   private blockError(b: number, e: BatEntry, why: string): BootprobeError {
-    return new BootprobeError('VHDX_BLOCK', `VHDX BAT entry for block ${b} (at ${hex(this.bat.entryOffset(b))}): ${why}`, {
-      offset: this.bat.entryOffset(b),
-      structure: 'vhdx.bat',
-      data: { state: e.state, fileOffset: e.fileOffset },
-      hint: 'the image is truncated or its BAT is corrupt',
-    });
+    return new BootprobeError(
+      'VHDX_BLOCK',
+      `VHDX BAT entry for block ${b} (at ${hex(this.bat.entryOffset(b))}): ${why}`,
+      {
+        offset: this.bat.entryOffset(b),
+        structure: 'vhdx.bat',
+        data: { state: e.state, fileOffset: e.fileOffset },
+        hint: 'the image is truncated or its BAT is corrupt',
+      },
+    );
   }
 
   /** Sector-bitmap bytes covering sectors [s0, s1) of block b's chunk (LSB-first bits, §2.5). */
@@ -62,11 +66,15 @@ export class VhdxImage implements DiskImage {
     const k = Math.floor(b / chunkRatio);
     const sb = await this.bat.bitmap(k);
     if (sb.state !== SB_STATE.PRESENT || sb.fileOffset < MiB || sb.fileOffset + MiB > this.dev.size) {
-      throw new BootprobeError('VHDX_BAT', `VHDX sector bitmap of chunk ${k} is not present (state ${sb.state}) although block ${b} is partially present`, {
-        offset: this.bat.offset + 8 * (k * (chunkRatio + 1) + chunkRatio),
-        structure: 'vhdx.bat',
-        hint: 'the BAT is corrupt',
-      });
+      throw new BootprobeError(
+        'VHDX_BAT',
+        `VHDX sector bitmap of chunk ${k} is not present (state ${sb.state}) although block ${b} is partially present`,
+        {
+          offset: this.bat.offset + 8 * (k * (chunkRatio + 1) + chunkRatio),
+          structure: 'vhdx.bat',
+          hint: 'the BAT is corrupt',
+        },
+      );
     }
     const base = (b % chunkRatio) * (this.bs / this.sectorSize);
     const firstByte = (base + s0) >> 3;
@@ -80,7 +88,12 @@ export class VhdxImage implements DiskImage {
     const segs: Segment[] = [];
     const push = (s: Segment) => {
       const last = segs[segs.length - 1];
-      if (last && last.kind === s.kind && last.outAt + last.n === s.outAt && (s.kind === 'zero' || last.at + last.n === s.at)) {
+      if (
+        last &&
+        last.kind === s.kind &&
+        last.outAt + last.n === s.outAt &&
+        (s.kind === 'zero' || last.at + last.n === s.at)
+      ) {
         last.n += s.n;
       } else segs.push(s);
     };
@@ -96,15 +109,24 @@ export class VhdxImage implements DiskImage {
       switch (e.state) {
         case PAYLOAD_STATE.FULLY_PRESENT: {
           if (e.fileOffset < MiB || e.fileOffset + inBlock + n > this.dev.size) {
-            throw this.blockError(b, e, `data at ${hex(e.fileOffset)} lies outside the ${this.dev.size}-byte file`);
+            throw this.blockError(
+              b,
+              e,
+              `data at ${hex(e.fileOffset)} lies outside the ${this.dev.size}-byte file`,
+            );
           }
           push({ kind: 'file', at: e.fileOffset + inBlock, n, outAt });
           break;
         }
         case PAYLOAD_STATE.PARTIALLY_PRESENT: {
-          if (!this.differencing) throw this.blockError(b, e, 'PARTIALLY_PRESENT in a disk that has no parent');
+          if (!this.differencing)
+            throw this.blockError(b, e, 'PARTIALLY_PRESENT in a disk that has no parent');
           if (e.fileOffset < MiB || e.fileOffset + inBlock + n > this.dev.size) {
-            throw this.blockError(b, e, `data at ${hex(e.fileOffset)} lies outside the ${this.dev.size}-byte file`);
+            throw this.blockError(
+              b,
+              e,
+              `data at ${hex(e.fileOffset)} lies outside the ${this.dev.size}-byte file`,
+            );
           }
           const ss = this.sectorSize;
           const s0 = Math.floor(inBlock / ss);
@@ -198,22 +220,32 @@ export class VhdxImage implements DiskImage {
 
 /** "{6B29FC40-...}" or "6b29fc40-..." → "6b29fc40-..." for comparison (§2.4: compare as GUIDs, any case). */
 function normGuid(s: string): string {
-  return s.trim().replace(/^\{|\}$/g, '').toLowerCase();
+  return s
+    .trim()
+    .replace(/^\{|\}$/g, '')
+    .toLowerCase();
 }
 
 export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}): Promise<DiskImage> {
   const warnings: Finding[] = [];
   const childPath = options.path ?? 'image';
   if (file.size < 1024 * 1024) {
-    throw new BootprobeError('VHDX_SIGNATURE', `VHDX file is ${file.size} bytes, smaller than its 1 MiB header area`, {
-      offset: 0,
-      structure: 'vhdx.file_identifier',
-      hint: 'the file is truncated',
-    });
+    throw new BootprobeError(
+      'VHDX_SIGNATURE',
+      `VHDX file is ${file.size} bytes, smaller than its 1 MiB header area`,
+      {
+        offset: 0,
+        structure: 'vhdx.file_identifier',
+        hint: 'the file is truncated',
+      },
+    );
   }
   const ident = new ByteView(await file.read(0, 520), 0, 'VHDX file identifier');
   if (ident.ascii(0, 8) !== VHDX_SIGNATURE) {
-    throw new BootprobeError('VHDX_SIGNATURE', 'no "vhdxfile" signature at offset 0x0', { offset: 0, structure: 'vhdx.file_identifier' });
+    throw new BootprobeError('VHDX_SIGNATURE', 'no "vhdxfile" signature at offset 0x0', {
+      offset: 0,
+      structure: 'vhdx.file_identifier',
+    });
   }
   const creator = decodeCreator(ident);
   const header = await readCurrentHeader(file, warnings);
@@ -221,12 +253,16 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
   let logState: LogState = 'clean';
   if (hasLog(header)) {
     if (options.strict) {
-      throw new BootprobeError('VHDX_LOG_PENDING', `VHDX header at ${hex(header.offset)}: log {${header.logGuid}} is pending`, {
-        offset: header.offset + 48,
-        structure: 'vhdx.header',
-        kind: 'corrupt',
-        hint: 'without --strict it is replayed in memory; `qemu-img check -r all` replays it into the file',
-      });
+      throw new BootprobeError(
+        'VHDX_LOG_PENDING',
+        `VHDX header at ${hex(header.offset)}: log {${header.logGuid}} is pending`,
+        {
+          offset: header.offset + 48,
+          structure: 'vhdx.header',
+          kind: 'corrupt',
+          hint: 'without --strict it is replayed in memory; `qemu-img check -r all` replays it into the file',
+        },
+      );
     }
     const r = await replayLog(file, header, overlay);
     logState = r.state;
@@ -244,11 +280,15 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
   const batRegion = regions.get(REGION.BAT)!;
   const geometry = batGeometry(meta.virtualSize, meta.blockSize, meta.logicalSectorSize, meta.hasParent);
   if (geometry.totalEntries * 8 > batRegion.length) {
-    throw new BootprobeError('VHDX_BAT', `VHDX BAT region at ${hex(batRegion.fileOffset)} holds ${batRegion.length / 8} entries; ${geometry.totalEntries} are needed`, {
-      offset: batRegion.fileOffset,
-      structure: 'vhdx.bat',
-      hint: 'the metadata or region table is corrupt',
-    });
+    throw new BootprobeError(
+      'VHDX_BAT',
+      `VHDX BAT region at ${hex(batRegion.fileOffset)} holds ${batRegion.length / 8} entries; ${geometry.totalEntries} are needed`,
+      {
+        offset: batRegion.fileOffset,
+        structure: 'vhdx.bat',
+        hint: 'the metadata or region table is corrupt',
+      },
+    );
   }
   const bat = new VhdxBat(overlay, batRegion.fileOffset, geometry);
 
@@ -258,10 +298,14 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
     const loc = meta.parentLocator;
     const linkage = loc?.get('parent_linkage');
     if (!loc || !linkage) {
-      throw new BootprobeError('VHDX_METADATA', 'differencing VHDX has no parent_linkage in its parent locator', {
-        structure: 'vhdx.parent_locator',
-        hint: 'the metadata is corrupt',
-      });
+      throw new BootprobeError(
+        'VHDX_METADATA',
+        'differencing VHDX has no parent_linkage in its parent locator',
+        {
+          structure: 'vhdx.parent_locator',
+          hint: 'the metadata is corrupt',
+        },
+      );
     }
     const accepted = [linkage, loc.get('parent_linkage2')].filter((x): x is string => !!x).map(normGuid);
     const locators: ParentLocatorEntry[] = [...loc.entries()].map(([kind, value]) => ({ kind, value }));
@@ -276,7 +320,8 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
     }
     for (const key of ['relative_path', 'volume_path', 'absolute_win32_path']) {
       const v = loc.get(key);
-      if (v && files) candidates.push({ path: beside(files.basename(v)), via: `${key} file name beside the child` });
+      if (v && files)
+        candidates.push({ path: beside(files.basename(v)), via: `${key} file name beside the child` });
     }
     const opened = await openParent({
       childPath,
@@ -293,9 +338,13 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
     parent = opened.image;
     parentInfo = { path: opened.path, expectedId: normGuid(linkage), locators, info: parent.info };
     if (parent.sectorSize !== meta.logicalSectorSize) {
-      throw new BootprobeError('VHDX_PARENT_MISMATCH', `parent ${opened.path} has ${parent.sectorSize}-byte sectors, the child ${meta.logicalSectorSize}`, {
-        hint: 'the chain is inconsistent',
-      });
+      throw new BootprobeError(
+        'VHDX_PARENT_MISMATCH',
+        `parent ${opened.path} has ${parent.sectorSize}-byte sectors, the child ${meta.logicalSectorSize}`,
+        {
+          hint: 'the chain is inconsistent',
+        },
+      );
     }
   }
 

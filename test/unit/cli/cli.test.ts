@@ -33,7 +33,13 @@ describe('CLI contract — exit codes and error lines (DESIGN.md "Command line")
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/^stats: bytesRead=\d+ reads=\d+$/m);
       const info = JSON.parse(r.stdout);
-      expect(info).toMatchObject({ format: 'raw', variant: null, virtualSize: 1 << 20, logicalSectorSize: 512, parent: null });
+      expect(info).toMatchObject({
+        format: 'raw',
+        variant: null,
+        virtualSize: 1 << 20,
+        logicalSectorSize: 512,
+        parent: null,
+      });
     } finally {
       cleanup();
     }
@@ -44,7 +50,10 @@ describe('CLI contract — exit codes and error lines (DESIGN.md "Command line")
     try {
       const src = path.join(dir, 'a.img');
       const out = path.join(dir, 'b.raw');
-      writeFileSync(src, Uint8Array.from({ length: 1 << 16 }, (_, i) => i & 0xff));
+      writeFileSync(
+        src,
+        Uint8Array.from({ length: 1 << 16 }, (_, i) => i & 0xff),
+      );
       writeFileSync(out, 'x');
       expect((await runCli(['convert', src, out])).code).toBe(4);
       expect((await runCli(['convert', '--force', src, out])).code).toBe(0);

@@ -20,9 +20,21 @@ async function open(p: string, parentPaths?: string[]): Promise<DiskImage> {
 
 // Three levels of writes: the base disk, then two children, each overwriting part of what is below and adding
 // sectors of its own, across block boundaries.
-const base: Write[] = [pattern(0, 65536, 1), pattern(2 * 1024 * 1024 - 4096, 8192, 2), pattern(7 * 1024 * 1024, 4096, 3)];
-const child1: Write[] = [pattern(512, 1024, 4), pattern(2 * 1024 * 1024 - 512, 1024, 5), pattern(5 * 1024 * 1024, 512, 6)];
-const child2: Write[] = [pattern(0, 512, 7), pattern(5 * 1024 * 1024 + 512, 512, 8), pattern(7 * 1024 * 1024, 1024, 9)];
+const base: Write[] = [
+  pattern(0, 65536, 1),
+  pattern(2 * 1024 * 1024 - 4096, 8192, 2),
+  pattern(7 * 1024 * 1024, 4096, 3),
+];
+const child1: Write[] = [
+  pattern(512, 1024, 4),
+  pattern(2 * 1024 * 1024 - 512, 1024, 5),
+  pattern(5 * 1024 * 1024, 512, 6),
+];
+const child2: Write[] = [
+  pattern(0, 512, 7),
+  pattern(5 * 1024 * 1024 + 512, 512, 8),
+  pattern(7 * 1024 * 1024, 1024, 9),
+];
 
 async function expectTypedError(p: Promise<unknown>, code: string): Promise<BootprobeError> {
   try {
@@ -48,11 +60,22 @@ describe('differencing VHD chains — vhd-vhdx.md §1.4 "Opening a differencing 
     const c1 = buildVhd({
       size: SIZE,
       writes: child1,
-      parent: { uniqueId: b.uniqueId, name: 'C:\\VMs\\base.vhd', locators: [{ code: 'W2ru', path: '.\\base.vhd' }, { code: 'W2ku', path: 'C:\\VMs\\base.vhd' }] },
+      parent: {
+        uniqueId: b.uniqueId,
+        name: 'C:\\VMs\\base.vhd',
+        locators: [
+          { code: 'W2ru', path: '.\\base.vhd' },
+          { code: 'W2ku', path: 'C:\\VMs\\base.vhd' },
+        ],
+      },
     });
     writeFileSync(p1, c1.bytes);
     // child2 carries only the parent name, as qemu-made children do: found by its file name beside the child.
-    const c2 = buildVhd({ size: SIZE, writes: child2, parent: { uniqueId: c1.uniqueId, name: 'child1.vhd', locators: [] } });
+    const c2 = buildVhd({
+      size: SIZE,
+      writes: child2,
+      parent: { uniqueId: c1.uniqueId, name: 'child1.vhd', locators: [] },
+    });
     writeFileSync(p2, c2.bytes);
   });
   afterAll(() => t.cleanup());
@@ -138,14 +161,20 @@ describe('differencing VHDX chains — vhd-vhdx.md §2.4 "Parent locator", §2.5
     const c1 = buildVhdx({
       size: SIZE,
       writes: child1,
-      parent: { dataWriteGuid: b.dataWriteGuid, locators: { relative_path: '.\\base.vhdx', absolute_win32_path: '\\\\?\\C:\\VMs\\base.vhdx' } },
+      parent: {
+        dataWriteGuid: b.dataWriteGuid,
+        locators: { relative_path: '.\\base.vhdx', absolute_win32_path: '\\\\?\\C:\\VMs\\base.vhdx' },
+      },
     });
     writeFileSync(p1, c1.bytes);
     // child2 names only an absolute path that does not exist here: found by that path's file name beside it.
     const c2 = buildVhdx({
       size: SIZE,
       writes: [...child2, pattern(6 * 1024 * 1024, 1024 * 1024, 10)],
-      parent: { dataWriteGuid: c1.dataWriteGuid, locators: { absolute_win32_path: '\\\\?\\D:\\Hyper-V\\child1.avhdx' } },
+      parent: {
+        dataWriteGuid: c1.dataWriteGuid,
+        locators: { absolute_win32_path: '\\\\?\\D:\\Hyper-V\\child1.avhdx' },
+      },
     });
     writeFileSync(p2, c2.bytes);
   });
@@ -162,7 +191,11 @@ describe('differencing VHDX chains — vhd-vhdx.md §2.4 "Parent locator", §2.5
   it('a 3-deep chain reads through every level, FULLY_PRESENT and PARTIALLY_PRESENT blocks alike', async () => {
     const img = await open(p2);
     expect(img.parent?.parent?.info.variant).toBe('dynamic');
-    const want = expectedContent(SIZE, [base, child1, [...child2, pattern(6 * 1024 * 1024, 1024 * 1024, 10)]]);
+    const want = expectedContent(SIZE, [
+      base,
+      child1,
+      [...child2, pattern(6 * 1024 * 1024, 1024 * 1024, 10)],
+    ]);
     expect(sha256(await readAll(img))).toBe(sha256(want));
     await img.close();
   });

@@ -16,7 +16,9 @@ export interface ManifestEntry {
 }
 
 export const IMAGE_FIXTURES = path.join(FIXTURES, 'images');
-export const manifest: Record<string, ManifestEntry> = JSON.parse(readFileSync(path.join(IMAGE_FIXTURES, 'manifest.json'), 'utf8'));
+export const manifest: Record<string, ManifestEntry> = JSON.parse(
+  readFileSync(path.join(IMAGE_FIXTURES, 'manifest.json'), 'utf8'),
+);
 
 export function fixtureBytes(name: string): Uint8Array {
   return gunzipFile(path.join(IMAGE_FIXTURES, `${name}.gz`));
@@ -44,7 +46,9 @@ export async function openAndReadTyped(bytes: Uint8Array, options: OpenImageOpti
     return 'ok';
   } catch (e) {
     if (!(e instanceof BootprobeError)) {
-      expect.fail(`expected a BootprobeError, got ${(e as Error)?.name}: ${(e as Error)?.message}\n${(e as Error)?.stack}`);
+      expect.fail(
+        `expected a BootprobeError, got ${(e as Error)?.name}: ${(e as Error)?.message}\n${(e as Error)?.stack}`,
+      );
     }
     return e.code;
   }

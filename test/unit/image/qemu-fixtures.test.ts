@@ -20,7 +20,12 @@ describe('qemu-img made images read as qemu-img converts them (issue 2 "Must sho
 
   it('reports variant, block size, creator and sector sizes', async () => {
     const a = await openBytes(fixtureBytes('vhdx-dynamic-32m.vhdx'));
-    expect(a.info).toMatchObject({ format: 'vhdx', variant: 'dynamic', blockSize: 32 * 1024 * 1024, logicalSectorSize: 512 });
+    expect(a.info).toMatchObject({
+      format: 'vhdx',
+      variant: 'dynamic',
+      blockSize: 32 * 1024 * 1024,
+      logicalSectorSize: 512,
+    });
     expect(a.info.creator).toMatch(/^QEMU v/);
     const b = await openBytes(fixtureBytes('vhdx-fixed.vhdx'));
     expect(b.info.variant).toBe('fixed');

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BootprobeError } from '../../../src/errors.js';
+import { FileDevice } from '../../../src/io/file-device.js';
 import {
   ByteView,
   CachedDevice,
@@ -14,7 +15,6 @@ import {
   parseGuid,
   SliceDevice,
 } from '../../../src/io/index.js';
-import { FileDevice } from '../../../src/io/file-device.js';
 import { NodeFileAccess } from '../../../src/io/node-file-access.js';
 import { tempDir } from '../../helpers/env.js';
 
@@ -119,7 +119,10 @@ describe('CachedDevice — small LRU block cache', () => {
 
   it('evicts the least recently used block', async () => {
     const stats = newIoStats();
-    const c = new CachedDevice(new MemoryDevice(new Uint8Array(65536), { stats }), { blockSize: 4096, maxBlocks: 2 });
+    const c = new CachedDevice(new MemoryDevice(new Uint8Array(65536), { stats }), {
+      blockSize: 4096,
+      maxBlocks: 2,
+    });
     await c.read(0, 1);
     await c.read(4096, 1);
     await c.read(0, 1); // block 0 is now most recent
@@ -136,7 +139,10 @@ describe('FileDevice — positional reads on a file handle', () => {
     const { dir, cleanup } = tempDir();
     try {
       const p = path.join(dir, 'f.bin');
-      writeFileSync(p, Uint8Array.from({ length: 10000 }, (_, i) => i & 0xff));
+      writeFileSync(
+        p,
+        Uint8Array.from({ length: 10000 }, (_, i) => i & 0xff),
+      );
       const stats = newIoStats();
       const dev = await FileDevice.open(p, { stats });
       expect(dev.size).toBe(10000);
@@ -160,7 +166,9 @@ describe('NodeFileAccess — companion files named in Windows syntax', () => {
     expect(fa.resolveBeside(path.join('a', 'b', 'child.vhd'), '.\\sub\\parent.vhd')).toBe(
       path.join('a', 'b', 'sub', 'parent.vhd'),
     );
-    expect(fa.resolveBeside(path.join('a', 'b', 'child.vhd'), '..\\parent.vhdx')).toBe(path.join('a', 'parent.vhdx'));
+    expect(fa.resolveBeside(path.join('a', 'b', 'child.vhd'), '..\\parent.vhdx')).toBe(
+      path.join('a', 'parent.vhdx'),
+    );
   });
 
   it('keeps absolute Windows paths and strips the \\\\?\\ prefix', () => {
