@@ -14,7 +14,13 @@ function expectCleanFailure(r: { code: number; stderr: string }) {
   expect([0, 3]).toContain(r.code);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(r.stderr).not.toMatch(/unexpected failure/);
-  if (r.code === 3) expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('bootprobe: error:'))).toHaveLength(1);
+  if (r.code === 3)
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('bootprobe: error:')),
+    ).toHaveLength(1);
 }
 
 describe('CLI on truncated and corrupted copies of every image fixture', () => {
@@ -25,17 +31,24 @@ describe('CLI on truncated and corrupted copies of every image fixture', () => {
         ['head', bytes.slice(0, 70000)],
         ['half', bytes.slice(0, bytes.length >> 1)],
         ['minus1', bytes.slice(0, bytes.length - 1)],
-        ['zeroed-header', (() => {
-          const b = bytes.slice();
-          b.fill(0, 65536, 65536 + 4096);
-          b.fill(0, 512, 1024);
-          return b;
-        })()],
-        ['metadata-garbage', (() => {
-          const b = bytes.slice();
-          for (let i = 0; i < 4096; i++) b[(3 << 20) + i * 7 < b.length ? (3 << 20) + i * 7 : i] = (i * 151) & 0xff;
-          return b;
-        })()],
+        [
+          'zeroed-header',
+          (() => {
+            const b = bytes.slice();
+            b.fill(0, 65536, 65536 + 4096);
+            b.fill(0, 512, 1024);
+            return b;
+          })(),
+        ],
+        [
+          'metadata-garbage',
+          (() => {
+            const b = bytes.slice();
+            for (let i = 0; i < 4096; i++)
+              b[(3 << 20) + i * 7 < b.length ? (3 << 20) + i * 7 : i] = (i * 151) & 0xff;
+            return b;
+          })(),
+        ],
       ];
       for (const [label, data] of variants) {
         const p = path.join(t.dir, `${label}-${name}`);
@@ -51,15 +64,27 @@ describe('the built CLI (bin/bootprobe.js → dist/cli.js)', () => {
   it('starts, prints help and reads the shipped sample', () => {
     const bin = path.join(REPO, 'bin/bootprobe.js');
     expect(execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' })).toMatch(/Usage: bootprobe/);
-    const out = execFileSync(process.execPath, [bin, 'info', '--json', path.join(REPO, 'samples/template.vhdx')], { encoding: 'utf8' });
-    expect(JSON.parse(out)).toMatchObject({ format: 'vhdx', variant: 'dynamic', scheme: 'mbr', diskSignature: '0xa9083c0a' });
+    const out = execFileSync(
+      process.execPath,
+      [bin, 'info', '--json', path.join(REPO, 'samples/template.vhdx')],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toMatchObject({
+      format: 'vhdx',
+      variant: 'dynamic',
+      scheme: 'mbr',
+      diskSignature: '0xa9083c0a',
+    });
   });
 
   it('a bad image gives exit 3 and one line, from the real process', () => {
     const p = path.join(t.dir, 'bad.vhdx');
     writeFileSync(p, Buffer.concat([Buffer.from('vhdxfile'), Buffer.alloc(2 << 20)]));
     try {
-      execFileSync(process.execPath, [path.join(REPO, 'bin/bootprobe.js'), 'info', p], { encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(process.execPath, [path.join(REPO, 'bin/bootprobe.js'), 'info', p], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
       expect.fail('expected exit 3');
     } catch (e) {
       const err = e as { status: number; stderr: string };

@@ -63,7 +63,9 @@ describe('VHDX log entry — vhd-vhdx.md §2.6 "Validating one entry"', () => {
   });
 
   it('rejects an entry with another LogGuid, a bad CRC or a data sector of another sequence', () => {
-    expect(decodeLogEntry(ring(8, [[0, entry(5, 0, [{ fileOffset: 0, fill: 1 }], OTHER)]]), 0, GUID, 0)).toBeNull();
+    expect(
+      decodeLogEntry(ring(8, [[0, entry(5, 0, [{ fileOffset: 0, fill: 1 }], OTHER)]]), 0, GUID, 0),
+    ).toBeNull();
     const bad = entry(5, 0, [{ fileOffset: 0, fill: 1 }]);
     bad[5000] ^= 1;
     expect(decodeLogEntry(ring(8, [[0, bad]]), 0, GUID, 0)).toBeNull();
@@ -83,7 +85,11 @@ describe('VHDX active sequence — vhd-vhdx.md §2.6 "Finding the active sequenc
     const e1 = entry(3, 0, [{ fileOffset: 2 << 20, fill: 1 }]);
     const e2 = entry(4, 0, [{ fileOffset: 2 << 20, fill: 2 }]);
     const e3 = entry(5, 2 * SECTOR, [{ fileOffset: 2 << 20, fill: 3 }]);
-    const log = ring(16, [[0, e1], [2 * SECTOR, e2], [4 * SECTOR, e3]]);
+    const log = ring(16, [
+      [0, e1],
+      [2 * SECTOR, e2],
+      [4 * SECTOR, e3],
+    ]);
     const seq = findActiveSequence(log, GUID)!;
     // The newest entry's tail is e2: e1 is already applied and is not part of the active sequence.
     expect(seq.map((e) => e.sequenceNumber)).toEqual([4n, 5n]);
@@ -92,7 +98,10 @@ describe('VHDX active sequence — vhd-vhdx.md §2.6 "Finding the active sequenc
   it('prefers the sequence with the highest sequence number', () => {
     const old = entry(2, 8 * SECTOR, [{ fileOffset: 0, fill: 9 }]);
     const nu = entry(7, 0, [{ fileOffset: 0, fill: 8 }]);
-    const log = ring(16, [[8 * SECTOR, old], [0, nu]]);
+    const log = ring(16, [
+      [8 * SECTOR, old],
+      [0, nu],
+    ]);
     expect(findActiveSequence(log, GUID)!.map((e) => e.sequenceNumber)).toEqual([7n]);
   });
 
