@@ -67,7 +67,7 @@ describe('VHDX log entry — vhd-vhdx.md §2.6 "Validating one entry"', () => {
       decodeLogEntry(ring(8, [[0, entry(5, 0, [{ fileOffset: 0, fill: 1 }], OTHER)]]), 0, GUID, 0),
     ).toBeNull();
     const bad = entry(5, 0, [{ fileOffset: 0, fill: 1 }]);
-    bad[5000] ^= 1;
+    bad[5000] = bad[5000]! ^ 1;
     expect(decodeLogEntry(ring(8, [[0, bad]]), 0, GUID, 0)).toBeNull();
   });
 });
