@@ -15,7 +15,13 @@ const SIZE = 8 * 1024 * 1024;
 const files = new NodeFileAccess();
 
 async function open(p: string, parentPaths?: string[]): Promise<DiskImage> {
-  return openImage(await FileDevice.open(p), { path: p, files, parentPaths });
+  const dev = await FileDevice.open(p);
+  try {
+    return await openImage(dev, { path: p, files, parentPaths });
+  } catch (e) {
+    await dev.close(); // the opener owns the handle until the image does
+    throw e;
+  }
 }
 
 // Three levels of writes: the base disk, then two children, each overwriting part of what is below and adding
