@@ -1,0 +1,54 @@
+// $I30 index: $INDEX_ROOT header, index node header and entries. Layout: docs/ntfs.md §4.
+import { BootprobeError, hex } from '../../errors.js';
+import type { ByteView } from '../../io/index.js';
+import { decodeFileName, type FileNameAttr } from './file-name.js';
+import { splitReference } from './record.js';
+
+export interface IndexEntry {
+  record: number;
+  sequence: number;
+  /** null for the last entry (no key). */
+  key: FileNameAttr | null;
+  /** VCN of the child node, or null. */
+  child: number | null;
+}
+
+export interface IndexRoot {
+  indexedType: number;
+  collation: number;
+  recordSize: number;
+}
+
+export function decodeIndexRoot(v: ByteView): IndexRoot {
+  return { indexedType: v.u32le(0), collation: v.u32le(4), recordSize: v.u32le(8) };
+}
+
+/** Entries of the node whose header starts at `at` in `v` (§4 "Index node header", "Index entry"). */
+export function decodeIndexNode(v: ByteView, at: number): IndexEntry[] {
+  const first = v.u32le(at);
+  const used = v.u32le(at + 4);
+  const fail = (msg: string, o: number) =>
+    new BootprobeError('NTFS_INDEX', `index node at ${hex(v.base + at)}: ${msg}`, { offset: v.base + o, structure: 'ntfs.index', hint: 'the directory index is damaged' });
+  if (at + used > v.length || first < 16 || first > used) throw fail(`entries (${first}..${used}) lie outside the node`, at);
+  const out: IndexEntry[] = [];
+  let p = at + first;
+  const end = at + used;
+  while (p + 16 <= end) {
+    const len = v.u16le(p + 8);
+    const keyLen = v.u16le(p + 10);
+    const flags = v.u16le(p + 12);
+    if (len < 16 || len % 8 !== 0 || p + len > end) throw fail(`entry at ${hex(v.base + p)} has length ${len}`, p + 8);
+    const ref = splitReference(v.u64le(p));
+    const last = (flags & 2) !== 0;
+    let key: FileNameAttr | null = null;
+    if (!last) {
+      if (keyLen < 0x42 || 16 + keyLen > len) throw fail(`entry at ${hex(v.base + p)} has key length ${keyLen}`, p + 10);
+      key = decodeFileName(v.sub(p + 16, keyLen, 'NTFS $FILE_NAME key'));
+    }
+    const child = (flags & 1) !== 0 ? v.u64leNum(p + len - 8, 'child VCN', 'NTFS_INDEX') : null;
+    out.push({ record: ref.record, sequence: ref.sequence, key, child });
+    if (last) return out;
+    p += len;
+  }
+  throw fail('no last entry', at);
+}
