@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BootprobeError, type ErrorKind } from '../errors.js';
 import { convertCommand } from './commands/convert.js';
+import { catCommand, extractCommand, lsCommand, statCommand } from './commands/files.js';
 import { infoCommand } from './commands/info.js';
 import { CliContext, type CliIo, type GlobalOptions } from './context.js';
 
@@ -58,6 +59,48 @@ function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>)
     .option('-f, --force', 'overwrite the output if it exists')
     .action(async (image: string, output: string, opts: { force?: boolean; outputFormat?: string }) =>
       run((ctx) => convertCommand(ctx, image, output, opts)),
+    );
+
+  const partitionOption = () => new Option('-p, --partition <n>', 'partition number (see `bootprobe info`)');
+
+  program
+    .command('ls')
+    .description('list a directory (or one file) of a volume in the image')
+    .argument('<image>', 'disk image')
+    .argument('[path]', 'directory or file inside the volume, / or \\ separated', '/')
+    .addOption(partitionOption())
+    .option('-R, --recursive', 'list subdirectories too')
+    .option('-l, --long', 'attributes, size and modification time')
+    .option('--json', 'print JSON')
+    .action(async (image: string, p: string, opts) => run((ctx) => lsCommand(ctx, image, p, opts)));
+
+  program
+    .command('cat')
+    .description('write a file (or file:stream) to stdout')
+    .argument('<image>', 'disk image')
+    .argument('<path>', 'file inside the volume')
+    .addOption(partitionOption())
+    .action(async (image: string, p: string, opts) => run((ctx) => catCommand(ctx, image, p, opts)));
+
+  program
+    .command('stat')
+    .description('every NTFS attribute or FAT directory-entry field of a file')
+    .argument('<image>', 'disk image')
+    .argument('<path>', 'file or directory inside the volume')
+    .addOption(partitionOption())
+    .option('--json', 'print JSON')
+    .action(async (image: string, p: string, opts) => run((ctx) => statCommand(ctx, image, p, opts)));
+
+  program
+    .command('extract')
+    .description('copy a file or (with -R) a directory tree out of the image, never writing outside DEST')
+    .argument('<image>', 'disk image')
+    .argument('<path>', 'file or directory inside the volume')
+    .argument('<dest>', 'destination file or folder')
+    .addOption(partitionOption())
+    .option('-R, --recursive', 'extract a directory tree')
+    .action(async (image: string, p: string, dest: string, opts) =>
+      run((ctx) => extractCommand(ctx, image, p, dest, opts)),
     );
 
   return program;

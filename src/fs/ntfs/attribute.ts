@@ -20,7 +20,9 @@ export const ATTR = {
   LOGGED_UTILITY_STREAM: 0x100,
 } as const;
 
-export const ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(ATTR).map(([k, v]) => [v, `$${k}`]));
+export const ATTR_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(ATTR).map(([k, v]) => [v, `$${k}`]),
+);
 
 export interface NtfsAttribute {
   type: number;
@@ -49,25 +51,46 @@ export const isSparse = (a: { flags: number }): boolean => (a.flags & 0x8000) !=
 export const isEncrypted = (a: { flags: number }): boolean => (a.flags & 0x4000) !== 0;
 
 function bad(msg: string, at: number): BootprobeError {
-  return new BootprobeError('NTFS_ATTRIBUTE', msg, { offset: at, structure: 'ntfs.attribute', hint: 'the MFT record is damaged' });
+  return new BootprobeError('NTFS_ATTRIBUTE', msg, {
+    offset: at,
+    structure: 'ntfs.attribute',
+    hint: 'the MFT record is damaged',
+  });
 }
 
 /** Every attribute of a fixed-up record, bounded by its used size; each header checked against what is left. */
-export function decodeAttributes(v: ByteView, firstAttribute: number, usedSize: number, record: number): NtfsAttribute[] {
+export function decodeAttributes(
+  v: ByteView,
+  firstAttribute: number,
+  usedSize: number,
+  record: number,
+): NtfsAttribute[] {
   const out: NtfsAttribute[] = [];
   let at = firstAttribute;
   // Each attribute is at least 16 bytes, so a record cannot hold more than usedSize/16 of them.
   for (let n = 0; n < usedSize / 16; n++) {
-    if (at + 4 > usedSize) throw bad(`MFT record ${record}: attribute list runs past the used size at ${hex(v.base + at)}`, v.base + at);
+    if (at + 4 > usedSize)
+      throw bad(
+        `MFT record ${record}: attribute list runs past the used size at ${hex(v.base + at)}`,
+        v.base + at,
+      );
     const type = v.u32le(at);
     if (type === 0xffffffff) return out;
     const len = v.u32le(at + 4);
-    if (len < 16 || len % 8 !== 0 || at + len > usedSize) throw bad(`MFT record ${record}: attribute 0x${type.toString(16)} at ${hex(v.base + at)} has length ${len}`, v.base + at + 4);
+    if (len < 16 || len % 8 !== 0 || at + len > usedSize)
+      throw bad(
+        `MFT record ${record}: attribute 0x${type.toString(16)} at ${hex(v.base + at)} has length ${len}`,
+        v.base + at + 4,
+      );
     const a = v.sub(at, len, 'NTFS attribute');
     const nonResident = a.u8(8) !== 0;
     const nameLen = a.u8(9);
     const nameOfs = a.u16le(10);
-    if (nameLen && nameOfs + 2 * nameLen > len) throw bad(`MFT record ${record}: attribute name at ${hex(a.base + nameOfs)} runs past the attribute`, a.base + 10);
+    if (nameLen && nameOfs + 2 * nameLen > len)
+      throw bad(
+        `MFT record ${record}: attribute name at ${hex(a.base + nameOfs)} runs past the attribute`,
+        a.base + 10,
+      );
     const attr: NtfsAttribute = {
       type,
       name: nameLen ? a.utf16le(nameOfs, 2 * nameLen) : '',
@@ -88,11 +111,19 @@ export function decodeAttributes(v: ByteView, firstAttribute: number, usedSize: 
     if (!nonResident) {
       const vlen = a.u32le(16);
       const vofs = a.u16le(20);
-      if (vofs + vlen > len) throw bad(`MFT record ${record}: resident value (${vlen} bytes at +${vofs}) runs past the attribute`, a.base + 16);
+      if (vofs + vlen > len)
+        throw bad(
+          `MFT record ${record}: resident value (${vlen} bytes at +${vofs}) runs past the attribute`,
+          a.base + 16,
+        );
       attr.value = a.slice(vofs, vlen);
       attr.dataSize = attr.allocatedSize = attr.initializedSize = vlen;
     } else {
-      if (len < 0x40) throw bad(`MFT record ${record}: non-resident attribute at ${hex(a.base)} is only ${len} bytes`, a.base + 4);
+      if (len < 0x40)
+        throw bad(
+          `MFT record ${record}: non-resident attribute at ${hex(a.base)} is only ${len} bytes`,
+          a.base + 4,
+        );
       attr.lowestVcn = a.u64leNum(16, 'lowest VCN', 'NTFS_ATTRIBUTE');
       const hi = a.i64le(24);
       attr.highestVcn = hi < 0n ? -1 : a.u64leNum(24, 'highest VCN', 'NTFS_ATTRIBUTE');
@@ -101,7 +132,8 @@ export function decodeAttributes(v: ByteView, firstAttribute: number, usedSize: 
       attr.allocatedSize = a.u64leNum(40, 'allocated size', 'NTFS_ATTRIBUTE');
       attr.dataSize = a.u64leNum(48, 'data size', 'NTFS_ATTRIBUTE');
       attr.initializedSize = a.u64leNum(56, 'initialized size', 'NTFS_ATTRIBUTE');
-      if (rlOfs < 0x40 || rlOfs > len) throw bad(`MFT record ${record}: runlist offset ${rlOfs} is outside the attribute`, a.base + 32);
+      if (rlOfs < 0x40 || rlOfs > len)
+        throw bad(`MFT record ${record}: runlist offset ${rlOfs} is outside the attribute`, a.base + 32);
       attr.runlist = a.slice(rlOfs, len - rlOfs);
     }
     out.push(attr);

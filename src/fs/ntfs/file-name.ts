@@ -1,5 +1,5 @@
 // $FILE_NAME (also the key of $I30 index entries) and $STANDARD_INFORMATION. Layout: docs/ntfs.md §3.2, §3.3.
-import { ByteView } from '../../io/index.js';
+import type { ByteView } from '../../io/index.js';
 import { splitReference } from './record.js';
 
 export const NAMESPACE = { POSIX: 0, WIN32: 1, DOS: 2, WIN32_AND_DOS: 3 } as const;

@@ -28,8 +28,13 @@ export function decodeIndexNode(v: ByteView, at: number): IndexEntry[] {
   const first = v.u32le(at);
   const used = v.u32le(at + 4);
   const fail = (msg: string, o: number) =>
-    new BootprobeError('NTFS_INDEX', `index node at ${hex(v.base + at)}: ${msg}`, { offset: v.base + o, structure: 'ntfs.index', hint: 'the directory index is damaged' });
-  if (at + used > v.length || first < 16 || first > used) throw fail(`entries (${first}..${used}) lie outside the node`, at);
+    new BootprobeError('NTFS_INDEX', `index node at ${hex(v.base + at)}: ${msg}`, {
+      offset: v.base + o,
+      structure: 'ntfs.index',
+      hint: 'the directory index is damaged',
+    });
+  if (at + used > v.length || first < 16 || first > used)
+    throw fail(`entries (${first}..${used}) lie outside the node`, at);
   const out: IndexEntry[] = [];
   let p = at + first;
   const end = at + used;
@@ -37,12 +42,14 @@ export function decodeIndexNode(v: ByteView, at: number): IndexEntry[] {
     const len = v.u16le(p + 8);
     const keyLen = v.u16le(p + 10);
     const flags = v.u16le(p + 12);
-    if (len < 16 || len % 8 !== 0 || p + len > end) throw fail(`entry at ${hex(v.base + p)} has length ${len}`, p + 8);
+    if (len < 16 || len % 8 !== 0 || p + len > end)
+      throw fail(`entry at ${hex(v.base + p)} has length ${len}`, p + 8);
     const ref = splitReference(v.u64le(p));
     const last = (flags & 2) !== 0;
     let key: FileNameAttr | null = null;
     if (!last) {
-      if (keyLen < 0x42 || 16 + keyLen > len) throw fail(`entry at ${hex(v.base + p)} has key length ${keyLen}`, p + 10);
+      if (keyLen < 0x42 || 16 + keyLen > len)
+        throw fail(`entry at ${hex(v.base + p)} has key length ${keyLen}`, p + 10);
       key = decodeFileName(v.sub(p + 16, keyLen, 'NTFS $FILE_NAME key'));
     }
     const child = (flags & 1) !== 0 ? v.u64leNum(p + len - 8, 'child VCN', 'NTFS_INDEX') : null;

@@ -8,7 +8,12 @@ export function lznt1Decompress(src: Uint8Array, maxOut: number, where: number):
   const out = new Uint8Array(maxOut);
   let o = 0;
   let i = 0;
-  const fail = (msg: string) => new BootprobeError('NTFS_COMPRESSION', `LZNT1 data at cluster offset ${where}: ${msg}`, { offset: where, structure: 'ntfs.lznt1', hint: 'the compressed file is damaged' });
+  const fail = (msg: string) =>
+    new BootprobeError('NTFS_COMPRESSION', `LZNT1 data at cluster offset ${where}: ${msg}`, {
+      offset: where,
+      structure: 'ntfs.lznt1',
+      hint: 'the compressed file is damaged',
+    });
   while (i + 2 <= src.length && o < maxOut) {
     const header = src[i]! | (src[i + 1]! << 8);
     if (header === 0) break;
@@ -33,7 +38,7 @@ export function lznt1Decompress(src: Uint8Array, maxOut: number, where: number):
             const pos = o - chunkStart;
             if (pos < 1) throw fail('back-reference before any output');
             let b = 4;
-            while ((1 << b) < pos) b++;
+            while (1 << b < pos) b++;
             const offset = (token >> (16 - b)) + 1;
             const length = (token & ((1 << (16 - b)) - 1)) + 3;
             if (offset > pos) throw fail(`back-reference ${offset} beyond the ${pos} bytes written`);

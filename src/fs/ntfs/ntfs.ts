@@ -2,8 +2,22 @@
 // sparse and LZNT1-compressed data. Layouts and procedures: docs/ntfs.md.
 import { BootprobeError, type Finding, hex } from '../../errors.js';
 import { type BlockDevice, ByteView } from '../../io/index.js';
-import { FILE_ATTRIBUTE, type FileReader, type FileSystem, type FsEntry, type FsStreamInfo } from '../file-system.js';
-import { ATTR, ATTR_NAMES, decodeAttributes, isCompressed, isEncrypted, isSparse, type NtfsAttribute } from './attribute.js';
+import {
+  FILE_ATTRIBUTE,
+  type FileReader,
+  type FileSystem,
+  type FsEntry,
+  type FsStreamInfo,
+} from '../file-system.js';
+import {
+  ATTR,
+  ATTR_NAMES,
+  decodeAttributes,
+  isCompressed,
+  isEncrypted,
+  isSparse,
+  type NtfsAttribute,
+} from './attribute.js';
 import { decodeNtfsBootSector, type NtfsBootSector } from './boot-sector.js';
 import { decodeFileName, decodeStandardInformation, NAMESPACE } from './file-name.js';
 import { decodeIndexNode, decodeIndexRoot, type IndexEntry } from './index-node.js';
@@ -63,11 +77,16 @@ export class NtfsFileSystem implements FileSystem {
     private readonly dev: BlockDevice,
     readonly boot: NtfsBootSector,
   ) {
-    this.clusterCount = Math.floor(Math.min(boot.totalSectors * boot.bytesPerSector, dev.size) / boot.clusterSize);
+    this.clusterCount = Math.floor(
+      Math.min(boot.totalSectors * boot.bytesPerSector, dev.size) / boot.clusterSize,
+    );
   }
 
   static async open(dev: BlockDevice): Promise<NtfsFileSystem> {
-    if (dev.size < 512) throw new BootprobeError('NTFS_BOOT_SECTOR', `volume of ${dev.size} bytes is too small for NTFS`, { offset: 0 });
+    if (dev.size < 512)
+      throw new BootprobeError('NTFS_BOOT_SECTOR', `volume of ${dev.size} bytes is too small for NTFS`, {
+        offset: 0,
+      });
     const boot = decodeNtfsBootSector(new ByteView(await dev.read(0, 512), 0, 'NTFS boot sector'));
     const fs = new NtfsFileSystem(dev, boot);
     await fs.loadMft();
@@ -80,14 +99,23 @@ export class NtfsFileSystem implements FileSystem {
     const { recordSize, clusterSize, mftLcn } = this.boot;
     const at = mftLcn * clusterSize;
     if (mftLcn >= this.clusterCount || at + recordSize > this.dev.size) {
-      throw new BootprobeError('NTFS_BOOT_SECTOR', `$MFT cluster ${mftLcn} lies outside the volume`, { offset: 0x30, structure: 'ntfs.boot_sector', hint: 'the boot sector is damaged' });
+      throw new BootprobeError('NTFS_BOOT_SECTOR', `$MFT cluster ${mftLcn} lies outside the volume`, {
+        offset: 0x30,
+        structure: 'ntfs.boot_sector',
+        hint: 'the boot sector is damaged',
+      });
     }
     // Bootstrap: one run covering record 0, so readRecord can read it.
     this.mftRuns = [{ vcn: 0, length: Math.ceil(recordSize / clusterSize), lcn: mftLcn }];
     const rec0 = await this.readRecord(0, false);
     const data = rec0.attributes.filter((a) => a.type === ATTR.DATA && a.name === '' && a.nonResident);
     const first = data.find((a) => a.lowestVcn === 0);
-    if (!first) throw new BootprobeError('NTFS_RECORD', `$MFT (record 0 at ${hex(at)}) has no non-resident $DATA`, { offset: at, structure: 'ntfs.file', hint: 'the MFT is damaged' });
+    if (!first)
+      throw new BootprobeError('NTFS_RECORD', `$MFT (record 0 at ${hex(at)}) has no non-resident $DATA`, {
+        offset: at,
+        structure: 'ntfs.file',
+        hint: 'the MFT is damaged',
+      });
     this.mftRuns = decodeRunlist(first.runlist!, 0, this.clusterCount, first.offset);
     this.records.clear();
     if (rec0.attributes.some((a) => a.type === ATTR.ATTRIBUTE_LIST)) {
@@ -100,14 +128,21 @@ export class NtfsFileSystem implements FileSystem {
   private async loadVolume(): Promise<void> {
     const attrs = await this.allAttributes(RECORD.VOLUME);
     const name = attrs.find((a) => a.type === ATTR.VOLUME_NAME && !a.nonResident);
-    if (name?.value) this.label = new ByteView(name.value, name.offset, 'NTFS volume name').utf16le(0, name.value.length & ~1);
+    if (name?.value)
+      this.label = new ByteView(name.value, name.offset, 'NTFS volume name').utf16le(
+        0,
+        name.value.length & ~1,
+      );
     const vi = attrs.find((a) => a.type === ATTR.VOLUME_INFORMATION && !a.nonResident);
     if (vi?.value && vi.value.length >= 12) {
       const v = new ByteView(vi.value, vi.offset, 'NTFS volume information');
       const flags = v.u16le(10);
       this.volumeInfo = { major: v.u8(8), minor: v.u8(9), flags, dirty: (flags & 0x4001) !== 0 };
       if (this.volumeInfo.dirty) {
-        this.warnings.push({ code: 'NTFS_RECORD', message: `NTFS volume is marked dirty (flags ${hex(flags)}): Windows will run chkdsk at its next boot` });
+        this.warnings.push({
+          code: 'NTFS_RECORD',
+          message: `NTFS volume is marked dirty (flags ${hex(flags)}): Windows will run chkdsk at its next boot`,
+        });
       }
     }
   }
@@ -124,14 +159,22 @@ export class NtfsFileSystem implements FileSystem {
       while (ri < runs.length && runs[ri]!.vcn + runs[ri]!.length <= vcn) ri++;
       const run = runs[ri];
       if (!run || run.vcn > vcn) {
-        throw new BootprobeError('NTFS_RUNLIST', `${where}: byte ${pos} (cluster ${vcn}) is not mapped by its runlist`, { structure: 'ntfs.runlist', hint: 'the MFT record is damaged' });
+        throw new BootprobeError(
+          'NTFS_RUNLIST',
+          `${where}: byte ${pos} (cluster ${vcn}) is not mapped by its runlist`,
+          { structure: 'ntfs.runlist', hint: 'the MFT record is damaged' },
+        );
       }
       const runEnd = (run.vcn + run.length) * cs;
       const n = Math.min(end, runEnd) - pos;
       if (run.lcn !== null) {
         const at = run.lcn * cs + (pos - run.vcn * cs);
         if (at + n > this.dev.size) {
-          throw new BootprobeError('NTFS_RUNLIST', `${where}: cluster ${run.lcn} lies past the end of the volume`, { offset: at, structure: 'ntfs.runlist', hint: 'the volume is truncated' });
+          throw new BootprobeError(
+            'NTFS_RUNLIST',
+            `${where}: cluster ${run.lcn} lies past the end of the volume`,
+            { offset: at, structure: 'ntfs.runlist', hint: 'the volume is truncated' },
+          );
         }
         out.set(await this.dev.read(at, n), pos - offset);
       }
@@ -174,26 +217,43 @@ export class NtfsFileSystem implements FileSystem {
     const list = rec.attributes.find((a) => a.type === ATTR.ATTRIBUTE_LIST);
     if (!list) return rec.attributes;
     const value = list.nonResident
-      ? await this.readRuns(decodeRunlist(list.runlist!, 0, this.clusterCount, list.offset), 0, list.dataSize, `attribute list of record ${n}`)
+      ? await this.readRuns(
+          decodeRunlist(list.runlist!, 0, this.clusterCount, list.offset),
+          0,
+          list.dataSize,
+          `attribute list of record ${n}`,
+        )
       : list.value!;
     const v = new ByteView(value, list.offset, 'NTFS attribute list');
-    const out = rec.attributes.filter((a) => a.type !== ATTR.ATTRIBUTE_LIST);
+    const out = [...rec.attributes];
     const visited = new Set<number>([n]);
     let at = 0;
     for (let i = 0; at + 0x1a <= value.length; i++) {
       if (i > MAX_EXTENSIONS * 4) break;
       const len = v.u16le(at + 4);
       if (len < 0x1a || at + len > value.length) {
-        throw new BootprobeError('NTFS_ATTRIBUTE', `attribute list of record ${n}: entry at +${at} has length ${len}`, { offset: list.offset, structure: 'ntfs.attribute_list', hint: 'the MFT record is damaged' });
+        throw new BootprobeError(
+          'NTFS_ATTRIBUTE',
+          `attribute list of record ${n}: entry at +${at} has length ${len}`,
+          { offset: list.offset, structure: 'ntfs.attribute_list', hint: 'the MFT record is damaged' },
+        );
       }
       const ref = splitReference(v.u64le(at + 0x10));
       at += len;
       if (visited.has(ref.record)) continue;
-      if (visited.size > MAX_EXTENSIONS) throw new BootprobeError('NTFS_ATTRIBUTE', `record ${n} uses more than ${MAX_EXTENSIONS} extension records`, { structure: 'ntfs.attribute_list' });
+      if (visited.size > MAX_EXTENSIONS)
+        throw new BootprobeError(
+          'NTFS_ATTRIBUTE',
+          `record ${n} uses more than ${MAX_EXTENSIONS} extension records`,
+          { structure: 'ntfs.attribute_list' },
+        );
       visited.add(ref.record);
       const ext = await this.readRecord(ref.record);
       if ((ref.sequence && ext.header.sequence !== ref.sequence) || ext.header.baseRecord !== n) {
-        this.warnings.push({ code: 'NTFS_ATTRIBUTE', message: `record ${n}: attribute list names record ${ref.record}, which does not belong to it` });
+        this.warnings.push({
+          code: 'NTFS_ATTRIBUTE',
+          message: `record ${n}: attribute list names record ${ref.record}, which does not belong to it`,
+        });
         continue;
       }
       out.push(...ext.attributes);
@@ -203,19 +263,36 @@ export class NtfsFileSystem implements FileSystem {
 
   /** One attribute (type, name) with its extents merged; null when absent. */
   async stream(n: number, type: number, name: string, attrs?: NtfsAttribute[]): Promise<NtfsStream | null> {
-    const all = (attrs ?? (await this.allAttributes(n))).filter((a) => a.type === type && a.name.toLowerCase() === name.toLowerCase());
+    const all = (attrs ?? (await this.allAttributes(n))).filter(
+      (a) => a.type === type && a.name.toLowerCase() === name.toLowerCase(),
+    );
     if (all.length === 0) return null;
     const exact = all.filter((a) => a.name === name);
     const parts = (exact.length ? exact : all).sort((a, b) => a.lowestVcn - b.lowestVcn);
     const first = parts[0]!;
     if (!first.nonResident) {
-      return { type, name: first.name, flags: first.flags, resident: true, value: first.value, runs: [], dataSize: first.dataSize, initializedSize: first.dataSize, allocatedSize: first.dataSize, compressionUnit: 0 };
+      return {
+        type,
+        name: first.name,
+        flags: first.flags,
+        resident: true,
+        value: first.value,
+        runs: [],
+        dataSize: first.dataSize,
+        initializedSize: first.dataSize,
+        allocatedSize: first.dataSize,
+        compressionUnit: 0,
+      };
     }
     const runs: Run[] = [];
     let next = 0;
     for (const p of parts) {
       if (p.lowestVcn !== next) {
-        throw new BootprobeError('NTFS_ATTRIBUTE', `record ${n}: ${ATTR_NAMES[type] ?? hex(type)} extents are not contiguous (VCN ${p.lowestVcn}, expected ${next})`, { offset: p.offset, structure: 'ntfs.attribute', hint: 'the MFT record is damaged' });
+        throw new BootprobeError(
+          'NTFS_ATTRIBUTE',
+          `record ${n}: ${ATTR_NAMES[type] ?? hex(type)} extents are not contiguous (VCN ${p.lowestVcn}, expected ${next})`,
+          { offset: p.offset, structure: 'ntfs.attribute', hint: 'the MFT record is damaged' },
+        );
       }
       runs.push(...decodeRunlist(p.runlist!, p.lowestVcn, this.clusterCount, p.offset));
       next = p.highestVcn + 1;
@@ -242,10 +319,17 @@ export class NtfsFileSystem implements FileSystem {
       return { size, read: async (o, l) => value.slice(o, o + l) };
     }
     if (isEncrypted(s)) {
-      throw new BootprobeError('NTFS_ATTRIBUTE', `${where} is encrypted (EFS) and cannot be read offline`, { kind: 'unsupported', structure: 'ntfs.attribute' });
+      throw new BootprobeError('NTFS_ATTRIBUTE', `${where} is encrypted (EFS) and cannot be read offline`, {
+        kind: 'unsupported',
+        structure: 'ntfs.attribute',
+      });
     }
     const check = (o: number, l: number) => {
-      if (o < 0 || l < 0 || o + l > size) throw new BootprobeError('READ_OUT_OF_RANGE', `${where}: read of ${l} bytes at ${o} past its ${size} bytes`);
+      if (o < 0 || l < 0 || o + l > size)
+        throw new BootprobeError(
+          'READ_OUT_OF_RANGE',
+          `${where}: read of ${l} bytes at ${o} past its ${size} bytes`,
+        );
     };
     if (!isCompressed(s)) {
       return {
@@ -321,7 +405,10 @@ export class NtfsFileSystem implements FileSystem {
       const b = await this.reader(s, '$UpCase').read(0, 131072);
       for (let i = 0; i < 65536; i++) table[i] = b[2 * i]! | (b[2 * i + 1]! << 8);
     } else {
-      this.warnings.push({ code: 'NTFS_RECORD', message: '$UpCase is missing or short; names are compared with ASCII case folding only' });
+      this.warnings.push({
+        code: 'NTFS_RECORD',
+        message: '$UpCase is missing or short; names are compared with ASCII case folding only',
+      });
       for (let c = 0x61; c <= 0x7a; c++) table[c] = c - 32;
     }
     this.upcase = table;
@@ -344,29 +431,53 @@ export class NtfsFileSystem implements FileSystem {
     const attrs = await this.allAttributes(n);
     const root = attrs.find((a) => a.type === ATTR.INDEX_ROOT && a.name === '$I30' && !a.nonResident);
     if (!root?.value) {
-      throw new BootprobeError('NOT_A_DIRECTORY', `MFT record ${n} has no $I30 index: not a directory`, { structure: 'ntfs.index' });
+      throw new BootprobeError('NOT_A_DIRECTORY', `MFT record ${n} has no $I30 index: not a directory`, {
+        structure: 'ntfs.index',
+      });
     }
     const rv = new ByteView(root.value, root.offset, 'NTFS $INDEX_ROOT');
     const ir = decodeIndexRoot(rv);
     if (ir.indexedType !== ATTR.FILE_NAME || ir.collation !== 1) {
-      throw new BootprobeError('NTFS_INDEX', `record ${n}: $I30 index of type ${hex(ir.indexedType)} / collation ${ir.collation} is not a file-name index`, { offset: root.offset, structure: 'ntfs.index' });
+      throw new BootprobeError(
+        'NTFS_INDEX',
+        `record ${n}: $I30 index of type ${hex(ir.indexedType)} / collation ${ir.collation} is not a file-name index`,
+        { offset: root.offset, structure: 'ntfs.index' },
+      );
     }
     const rootEntries = decodeIndexNode(rv, 16);
     const alloc = await this.stream(n, ATTR.INDEX_ALLOCATION, '$I30', attrs);
     const rs = ir.recordSize;
     if (rs < 256 || rs > 65536 || rs % 512 !== 0) {
-      throw new BootprobeError('NTFS_INDEX', `record ${n}: index record size ${rs} is not a multiple of 512 up to 64 KiB`, { offset: root.offset, structure: 'ntfs.index' });
+      throw new BootprobeError(
+        'NTFS_INDEX',
+        `record ${n}: index record size ${rs} is not a multiple of 512 up to 64 KiB`,
+        { offset: root.offset, structure: 'ntfs.index' },
+      );
     }
     const cs = this.boot.clusterSize;
     const child = async (vcn: number): Promise<IndexEntry[]> => {
-      if (!alloc) throw new BootprobeError('NTFS_INDEX', `record ${n}: index entry points to child VCN ${vcn} but there is no $INDEX_ALLOCATION`, { structure: 'ntfs.index' });
+      if (!alloc)
+        throw new BootprobeError(
+          'NTFS_INDEX',
+          `record ${n}: index entry points to child VCN ${vcn} but there is no $INDEX_ALLOCATION`,
+          { structure: 'ntfs.index' },
+        );
       const at = rs >= cs ? vcn * cs : vcn * 512;
-      if (at + rs > alloc.dataSize) throw new BootprobeError('NTFS_INDEX', `record ${n}: child VCN ${vcn} lies past the index allocation`, { structure: 'ntfs.index' });
+      if (at + rs > alloc.dataSize)
+        throw new BootprobeError(
+          'NTFS_INDEX',
+          `record ${n}: child VCN ${vcn} lies past the index allocation`,
+          { structure: 'ntfs.index' },
+        );
       const bytes = (await this.readRuns(alloc.runs, at, rs, `index of record ${n}`)).slice();
       applyFixups(bytes, 'INDX', at);
       const v = new ByteView(bytes, at, 'NTFS INDX record');
       if (v.u64le(0x10) !== BigInt(vcn)) {
-        throw new BootprobeError('NTFS_INDEX', `record ${n}: INDX record at VCN ${vcn} says it is VCN ${v.u64le(0x10)}`, { offset: at, structure: 'ntfs.index', hint: 'the directory index is damaged' });
+        throw new BootprobeError(
+          'NTFS_INDEX',
+          `record ${n}: INDX record at VCN ${vcn} says it is VCN ${v.u64le(0x10)}`,
+          { offset: at, structure: 'ntfs.index', hint: 'the directory index is damaged' },
+        );
       }
       return decodeIndexNode(v, 0x18);
     };
@@ -401,11 +512,18 @@ export class NtfsFileSystem implements FileSystem {
       }
       if (found) return found;
       if (descend === null) return null;
-      if (visited.has(descend)) throw new BootprobeError('NTFS_INDEX', `record ${n}: index B-tree loops back to VCN ${descend}`, { structure: 'ntfs.index', hint: 'the directory index is damaged' });
+      if (visited.has(descend))
+        throw new BootprobeError('NTFS_INDEX', `record ${n}: index B-tree loops back to VCN ${descend}`, {
+          structure: 'ntfs.index',
+          hint: 'the directory index is damaged',
+        });
       visited.add(descend);
       entries = await child(descend);
     }
-    throw new BootprobeError('NTFS_INDEX', `record ${n}: index B-tree deeper than ${MAX_INDEX_DEPTH}`, { structure: 'ntfs.index', hint: 'the directory index is damaged' });
+    throw new BootprobeError('NTFS_INDEX', `record ${n}: index B-tree deeper than ${MAX_INDEX_DEPTH}`, {
+      structure: 'ntfs.index',
+      hint: 'the directory index is damaged',
+    });
   }
 
   /** Builds the entry for record `n` as named in its directory. */
@@ -413,11 +531,20 @@ export class NtfsFileSystem implements FileSystem {
     const attrs = await this.allAttributes(n);
     const rec = await this.readRecord(n);
     if (sequence && rec.header.sequence !== sequence) {
-      throw new BootprobeError('NTFS_INDEX', `${path}: the directory entry names record ${n} sequence ${sequence}, the record has sequence ${rec.header.sequence}`, { structure: 'ntfs.index', hint: 'a stale directory entry; run chkdsk' });
+      throw new BootprobeError(
+        'NTFS_INDEX',
+        `${path}: the directory entry names record ${n} sequence ${sequence}, the record has sequence ${rec.header.sequence}`,
+        { structure: 'ntfs.index', hint: 'a stale directory entry; run chkdsk' },
+      );
     }
     const si = attrs.find((a) => a.type === ATTR.STANDARD_INFORMATION && !a.nonResident);
-    const std = si?.value && si.value.length >= 0x24 ? decodeStandardInformation(new ByteView(si.value, si.offset, '$STANDARD_INFORMATION')) : null;
-    const names = attrs.filter((a) => a.type === ATTR.FILE_NAME && a.value).map((a) => decodeFileName(new ByteView(a.value!, a.offset, '$FILE_NAME')));
+    const std =
+      si?.value && si.value.length >= 0x24
+        ? decodeStandardInformation(new ByteView(si.value, si.offset, '$STANDARD_INFORMATION'))
+        : null;
+    const names = attrs
+      .filter((a) => a.type === ATTR.FILE_NAME && a.value)
+      .map((a) => decodeFileName(new ByteView(a.value!, a.offset, '$FILE_NAME')));
     const dos = names.find((f) => f.namespace === NAMESPACE.DOS);
     const isDirectory = (rec.header.flags & 2) !== 0;
     const streams: FsStreamInfo[] = [];
@@ -459,9 +586,15 @@ export class NtfsFileSystem implements FileSystem {
     const parts = path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
     let cur = await this.root();
     for (const part of parts) {
-      if (!cur.isDirectory) throw new BootprobeError('NOT_A_DIRECTORY', `${cur.path} is not a directory`, { hint: 'check the path' });
+      if (!cur.isDirectory)
+        throw new BootprobeError('NOT_A_DIRECTORY', `${cur.path} is not a directory`, {
+          hint: 'check the path',
+        });
       const e = await this.findInDir(cur.id, part);
-      if (!e?.key) throw new BootprobeError('PATH_NOT_FOUND', `${joinPath(cur.path, part)}: no such file or directory`, { hint: 'list the directory with `bootprobe ls`' });
+      if (!e?.key)
+        throw new BootprobeError('PATH_NOT_FOUND', `${joinPath(cur.path, part)}: no such file or directory`, {
+          hint: 'list the directory with `bootprobe ls`',
+        });
       cur = await this.entry(e.record, e.key.name, joinPath(cur.path, e.key.name), e.sequence);
     }
     return cur;
@@ -473,10 +606,17 @@ export class NtfsFileSystem implements FileSystem {
     const keys: IndexEntry[] = [];
     const visited = new Set<number>();
     const walk = async (entries: IndexEntry[], depth: number): Promise<void> => {
-      if (depth > MAX_INDEX_DEPTH) throw new BootprobeError('NTFS_INDEX', `${dir.path}: index B-tree deeper than ${MAX_INDEX_DEPTH}`, { structure: 'ntfs.index' });
+      if (depth > MAX_INDEX_DEPTH)
+        throw new BootprobeError('NTFS_INDEX', `${dir.path}: index B-tree deeper than ${MAX_INDEX_DEPTH}`, {
+          structure: 'ntfs.index',
+        });
       for (const e of entries) {
         if (e.child !== null) {
-          if (visited.has(e.child)) throw new BootprobeError('NTFS_INDEX', `${dir.path}: index B-tree loops back to VCN ${e.child}`, { structure: 'ntfs.index', hint: 'the directory index is damaged' });
+          if (visited.has(e.child))
+            throw new BootprobeError('NTFS_INDEX', `${dir.path}: index B-tree loops back to VCN ${e.child}`, {
+              structure: 'ntfs.index',
+              hint: 'the directory index is damaged',
+            });
           visited.add(e.child);
           await walk(await child(e.child), depth + 1);
         }
@@ -497,10 +637,15 @@ export class NtfsFileSystem implements FileSystem {
   }
 
   async openFile(entry: FsEntry, streamName = ''): Promise<FileReader> {
-    if (entry.isDirectory && streamName === '') throw new BootprobeError('NOT_A_FILE', `${entry.path} is a directory`, { hint: 'use `bootprobe ls`' });
+    if (entry.isDirectory && streamName === '')
+      throw new BootprobeError('NOT_A_FILE', `${entry.path} is a directory`, { hint: 'use `bootprobe ls`' });
     const s = await this.stream(entry.id, ATTR.DATA, streamName);
     if (!s) {
-      throw new BootprobeError('PATH_NOT_FOUND', streamName ? `${entry.path} has no stream '${streamName}'` : `${entry.path} has no data`, { hint: 'see its streams with `bootprobe stat`' });
+      throw new BootprobeError(
+        'PATH_NOT_FOUND',
+        streamName ? `${entry.path} has no stream '${streamName}'` : `${entry.path} has no data`,
+        { hint: 'see its streams with `bootprobe stat`' },
+      );
     }
     return this.reader(s, `${entry.path}${streamName ? `:${streamName}` : ''}`);
   }
@@ -544,10 +689,23 @@ export class NtfsFileSystem implements FileSystem {
           const v = new ByteView(a.value!, a.offset, ATTR_NAMES[a.type] ?? 'attribute');
           if (a.type === ATTR.STANDARD_INFORMATION && a.value!.length >= 0x24) {
             const s = decodeStandardInformation(v);
-            Object.assign(base, { created: iso(s.created), modified: iso(s.modified), mftChanged: iso(s.changed), accessed: iso(s.accessed), dosAttributes: hex(s.attributes) });
+            Object.assign(base, {
+              created: iso(s.created),
+              modified: iso(s.modified),
+              mftChanged: iso(s.changed),
+              accessed: iso(s.accessed),
+              dosAttributes: hex(s.attributes),
+            });
           } else if (a.type === ATTR.FILE_NAME) {
             const f = decodeFileName(v);
-            Object.assign(base, { fileName: f.name, namespace: ['POSIX', 'Win32', 'DOS', 'Win32+DOS'][f.namespace] ?? f.namespace, parentRecord: f.parentRecord, realSize: f.realSize, created: iso(f.created), modified: iso(f.modified) });
+            Object.assign(base, {
+              fileName: f.name,
+              namespace: ['POSIX', 'Win32', 'DOS', 'Win32+DOS'][f.namespace] ?? f.namespace,
+              parentRecord: f.parentRecord,
+              realSize: f.realSize,
+              created: iso(f.created),
+              modified: iso(f.modified),
+            });
           } else if (a.type === ATTR.VOLUME_NAME) {
             base.volumeName = v.utf16le(0, a.value!.length & ~1);
           }

@@ -11,29 +11,46 @@ const STRIDE = 512;
 export function applyFixups(buf: Uint8Array, magic: string, base: number): void {
   const v = new ByteView(buf, base, `NTFS ${magic} record`);
   if (v.ascii(0, 4) !== magic) {
-    throw new BootprobeError('NTFS_RECORD', `no "${magic}" signature at ${hex(base)} (found "${v.ascii(0, 4).replace(/[^ -~]/g, '.')}")`, {
-      offset: base,
-      structure: `ntfs.${magic.toLowerCase()}`,
-      hint: 'the MFT or index is damaged',
-    });
+    throw new BootprobeError(
+      'NTFS_RECORD',
+      `no "${magic}" signature at ${hex(base)} (found "${v.ascii(0, 4).replace(/[^ -~]/g, '.')}")`,
+      {
+        offset: base,
+        structure: `ntfs.${magic.toLowerCase()}`,
+        hint: 'the MFT or index is damaged',
+      },
+    );
   }
   const usaOfs = v.u16le(4);
   const usaCount = v.u16le(6);
-  if (buf.length % STRIDE !== 0 || usaOfs % 2 !== 0 || usaCount !== buf.length / STRIDE + 1 || usaOfs + 2 * usaCount > 510) {
-    throw new BootprobeError('NTFS_BAD_FIXUP', `${magic} record at ${hex(base)}: update sequence array (offset ${usaOfs}, count ${usaCount}) does not fit a ${buf.length}-byte record`, {
-      offset: base + 4,
-      structure: `ntfs.${magic.toLowerCase()}`,
-      hint: 'the record is damaged; run chkdsk on the volume',
-    });
+  if (
+    buf.length % STRIDE !== 0 ||
+    usaOfs % 2 !== 0 ||
+    usaCount !== buf.length / STRIDE + 1 ||
+    usaOfs + 2 * usaCount > 510
+  ) {
+    throw new BootprobeError(
+      'NTFS_BAD_FIXUP',
+      `${magic} record at ${hex(base)}: update sequence array (offset ${usaOfs}, count ${usaCount}) does not fit a ${buf.length}-byte record`,
+      {
+        offset: base + 4,
+        structure: `ntfs.${magic.toLowerCase()}`,
+        hint: 'the record is damaged; run chkdsk on the volume',
+      },
+    );
   }
   const usn = v.u16le(usaOfs);
   for (let i = 1; i < usaCount; i++) {
     if (v.u16le(i * STRIDE - 2) !== usn) {
-      throw new BootprobeError('NTFS_BAD_FIXUP', `${magic} record at ${hex(base)}: sector ${i - 1} was not written with the rest (update sequence mismatch)`, {
-        offset: base + i * STRIDE - 2,
-        structure: `ntfs.${magic.toLowerCase()}`,
-        hint: 'a torn write; run chkdsk on the volume',
-      });
+      throw new BootprobeError(
+        'NTFS_BAD_FIXUP',
+        `${magic} record at ${hex(base)}: sector ${i - 1} was not written with the rest (update sequence mismatch)`,
+        {
+          offset: base + i * STRIDE - 2,
+          structure: `ntfs.${magic.toLowerCase()}`,
+          hint: 'a torn write; run chkdsk on the volume',
+        },
+      );
     }
   }
   for (let i = 1; i < usaCount; i++) {
@@ -66,11 +83,15 @@ export function decodeMftRecordHeader(v: ByteView): MftRecordHeader {
     baseSequence: Number(baseRef >> 48n),
   };
   if (h.usedSize > v.length || h.firstAttribute < 0x2a || h.firstAttribute >= h.usedSize) {
-    throw new BootprobeError('NTFS_RECORD', `MFT record at ${hex(v.base)}: first attribute ${h.firstAttribute} / used size ${h.usedSize} do not fit its ${v.length} bytes`, {
-      offset: v.base + 0x14,
-      structure: 'ntfs.file',
-      hint: 'the MFT is damaged',
-    });
+    throw new BootprobeError(
+      'NTFS_RECORD',
+      `MFT record at ${hex(v.base)}: first attribute ${h.firstAttribute} / used size ${h.usedSize} do not fit its ${v.length} bytes`,
+      {
+        offset: v.base + 0x14,
+        structure: 'ntfs.file',
+        hint: 'the MFT is damaged',
+      },
+    );
   }
   return h;
 }

@@ -15,16 +15,22 @@ export function decodeRunlist(b: Uint8Array, lowestVcn: number, clusterCount: nu
   let lcn = 0;
   let at = 0;
   const fail = (msg: string) =>
-    new BootprobeError('NTFS_RUNLIST', `runlist at ${hex(where)}: ${msg}`, { offset: where + at, structure: 'ntfs.runlist', hint: 'the MFT record is damaged' });
+    new BootprobeError('NTFS_RUNLIST', `runlist at ${hex(where)}: ${msg}`, {
+      offset: where + at,
+      structure: 'ntfs.runlist',
+      hint: 'the MFT record is damaged',
+    });
   while (at < b.length) {
     const h = b[at]!;
     if (h === 0) return runs;
     const L = h & 0x0f;
     const O = h >> 4;
-    if (L === 0 || L > 8 || O > 8 || at + 1 + L + O > b.length) throw fail(`bad header byte 0x${h.toString(16)}`);
+    if (L === 0 || L > 8 || O > 8 || at + 1 + L + O > b.length)
+      throw fail(`bad header byte 0x${h.toString(16)}`);
     let len = 0;
     for (let i = L - 1; i >= 0; i--) len = len * 256 + b[at + 1 + i]!;
-    if (len <= 0 || len >= 2 ** 52 || (b[at + L]! & 0x80) !== 0) throw fail(`run length ${len} is not positive`);
+    if (len <= 0 || len >= 2 ** 52 || (b[at + L]! & 0x80) !== 0)
+      throw fail(`run length ${len} is not positive`);
     let run: Run;
     if (O === 0) run = { vcn, length: len, lcn: null };
     else {
@@ -32,7 +38,8 @@ export function decodeRunlist(b: Uint8Array, lowestVcn: number, clusterCount: nu
       for (let i = O - 1; i >= 0; i--) delta = delta * 256 + b[at + 1 + L + i]!;
       if ((b[at + L + O]! & 0x80) !== 0) delta -= 2 ** (8 * O);
       lcn += delta;
-      if (lcn < 0 || lcn + len > clusterCount) throw fail(`clusters ${lcn}..${lcn + len - 1} lie outside the ${clusterCount}-cluster volume`);
+      if (lcn < 0 || lcn + len > clusterCount)
+        throw fail(`clusters ${lcn}..${lcn + len - 1} lie outside the ${clusterCount}-cluster volume`);
       run = { vcn, length: len, lcn };
     }
     runs.push(run);

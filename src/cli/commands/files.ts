@@ -1,0 +1,301 @@
+// `ls`, `cat`, `stat`, `extract`: the file commands of issue 3, over any FileSystem (NTFS, FAT).
+import { stat as fsStat, mkdir, open, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { BootprobeError } from '../../errors.js';
+import { openVolume } from '../../fs/disk-volumes.js';
+import { FILE_ATTRIBUTE, type FileSystem, type FsEntry } from '../../fs/file-system.js';
+import type { CliContext } from '../context.js';
+import { Progress } from '../progress.js';
+import { safeName } from '../safe-name.js';
+
+export interface VolumeOptions {
+  partition?: string;
+}
+
+/** Bounds a recursive walk (DESIGN.md: every tree walk has a depth bound); NTFS paths cannot nest deeper anyway. */
+const MAX_DEPTH = 512;
+/** Streaming piece for cat and extract. */
+const CHUNK = 4 * 1024 * 1024;
+
+export function parsePartition(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new BootprobeError('USAGE', `-p takes a partition number (1, 2, ...), not '${value}'`);
+  }
+  return n;
+}
+
+export async function openFs(ctx: CliContext, imagePath: string, opts: VolumeOptions): Promise<FileSystem> {
+  const image = await ctx.openImage(imagePath);
+  const { fs } = await openVolume(image, parsePartition(opts.partition));
+  for (const w of fs.warnings) ctx.warn(w.message);
+  return fs;
+}
+
+/** Splits `dir/file:stream` into the path and the NTFS stream name ('' = unnamed). */
+export function splitStream(p: string): { path: string; stream: string } {
+  const slash = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
+  const colon = p.indexOf(':', slash + 1);
+  if (colon < 0) return { path: p, stream: '' };
+  return { path: p.slice(0, colon), stream: p.slice(colon + 1) };
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir === '/' || dir === '' ? `/${name}` : `${dir}/${name}`;
+}
+
+function iso(d: Date | null): string | null {
+  return d && !Number.isNaN(d.getTime()) ? d.toISOString() : null;
+}
+
+function entryJson(e: FsEntry) {
+  return {
+    name: e.name,
+    path: e.path,
+    type: e.isDirectory ? 'directory' : 'file',
+    size: e.size,
+    allocatedSize: e.allocatedSize,
+    shortName: e.shortName,
+    attributes: e.attributes,
+    created: iso(e.created),
+    modified: iso(e.modified),
+    accessed: iso(e.accessed),
+    changed: iso(e.changed),
+    id: e.id,
+    streams: e.streams,
+  };
+}
+
+const ATTR_LETTERS: [number, string][] = [
+  [FILE_ATTRIBUTE.DIRECTORY, 'd'],
+  [FILE_ATTRIBUTE.READONLY, 'r'],
+  [FILE_ATTRIBUTE.HIDDEN, 'h'],
+  [FILE_ATTRIBUTE.SYSTEM, 's'],
+  [FILE_ATTRIBUTE.ARCHIVE, 'a'],
+  [FILE_ATTRIBUTE.COMPRESSED, 'c'],
+  [FILE_ATTRIBUTE.SPARSE_FILE, 'p'],
+  [FILE_ATTRIBUTE.REPARSE_POINT, 'l'],
+];
+
+function longLine(e: FsEntry, shown: string): string {
+  const attrs = ATTR_LETTERS.map(([bit, ch]) =>
+    (e.attributes & bit) !== 0 || (ch === 'd' && e.isDirectory) ? ch : '-',
+  ).join('');
+  const when =
+    iso(e.modified)
+      ?.replace('T', ' ')
+      .replace(/\.\d+Z$/, '') ?? '-';
+  return `${attrs} ${String(e.isDirectory ? 0 : e.size).padStart(12)} ${when.padEnd(19)} ${shown}${e.isDirectory ? '/' : ''}`;
+}
+
+export interface LsOptions extends VolumeOptions {
+  recursive?: boolean;
+  long?: boolean;
+  json?: boolean;
+}
+
+export async function lsCommand(
+  ctx: CliContext,
+  imagePath: string,
+  dirPath: string | undefined,
+  opts: LsOptions,
+) {
+  const fs = await openFs(ctx, imagePath, opts);
+  const start = await fs.lookup(dirPath ?? '/');
+  const rows: { entry: FsEntry; shown: string }[] = [];
+  const emit = (entry: FsEntry, shown: string) => {
+    if (opts.json) rows.push({ entry, shown });
+    else ctx.out(opts.long ? longLine(entry, shown) : `${shown}${entry.isDirectory ? '/' : ''}`);
+  };
+  if (!start.isDirectory) {
+    emit(start, start.path);
+  } else {
+    const visited = new Set<number>();
+    const walk = async (dir: FsEntry, shownDir: string, depth: number): Promise<void> => {
+      if (depth > MAX_DEPTH) {
+        throw new BootprobeError(
+          'FS_UNKNOWN',
+          `${dir.path}: directories nest deeper than ${MAX_DEPTH} levels`,
+          {
+            hint: 'the directory tree is damaged (a loop)',
+          },
+        );
+      }
+      visited.add(dir.id);
+      for (const e of await fs.list(dir)) {
+        const shown = opts.recursive ? (shownDir ? `${shownDir}/${e.name}` : e.name) : e.name;
+        emit(e, shown);
+        if (opts.recursive && e.isDirectory && !visited.has(e.id)) await walk(e, shown, depth + 1);
+      }
+    };
+    await walk(start, '', 0);
+  }
+  if (opts.json)
+    ctx.json({
+      filesystem: fs.type,
+      label: fs.label,
+      entries: rows.map((r) => ({ ...entryJson(r.entry), listed: r.shown })),
+    });
+  return 0;
+}
+
+export async function catCommand(ctx: CliContext, imagePath: string, filePath: string, opts: VolumeOptions) {
+  const fs = await openFs(ctx, imagePath, opts);
+  const { path: p, stream } = splitStream(filePath);
+  const entry = await fs.lookup(p);
+  const reader = await fs.openFile(entry, stream || undefined);
+  for (let at = 0; at < reader.size; at += CHUNK) {
+    const data = await reader.read(at, Math.min(CHUNK, reader.size - at));
+    await writeOut(ctx, data);
+  }
+  return 0;
+}
+
+async function writeOut(ctx: CliContext, data: Uint8Array): Promise<void> {
+  const out = ctx.io.stdout as {
+    write(b: Uint8Array): boolean | unknown;
+    once?: (ev: string, fn: () => void) => void;
+  };
+  const ok = out.write(data);
+  if (ok === false && out.once) await new Promise<void>((resolve) => out.once!('drain', resolve));
+}
+
+export interface StatOptions extends VolumeOptions {
+  json?: boolean;
+}
+
+export async function statCommand(ctx: CliContext, imagePath: string, filePath: string, opts: StatOptions) {
+  const fs = await openFs(ctx, imagePath, opts);
+  const entry = await fs.lookup(splitStream(filePath).path);
+  const details = await fs.stat(entry);
+  const record = { ...entryJson(entry), filesystem: fs.type, details };
+  if (opts.json) ctx.json(record);
+  else ctx.out(renderTree(record));
+  return 0;
+}
+
+/** Indented `key: value` text of a JSON-like object (stat's text form). */
+export function renderTree(value: unknown, indent = ''): string {
+  const lines: string[] = [];
+  const scalar = (v: unknown) => (v === null ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
+  const walk = (v: unknown, pad: string) => {
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => {
+        if (item !== null && typeof item === 'object') {
+          lines.push(`${pad}[${i}]`);
+          walk(item, `${pad}  `);
+        } else lines.push(`${pad}- ${scalar(item)}`);
+      });
+      return;
+    }
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (
+        x !== null &&
+        typeof x === 'object' &&
+        !(Array.isArray(x) && x.every((y) => typeof y !== 'object'))
+      ) {
+        lines.push(`${pad}${k}:`);
+        walk(x, `${pad}  `);
+      } else if (Array.isArray(x)) lines.push(`${pad}${k}: ${x.map(scalar).join(', ') || '-'}`);
+      else lines.push(`${pad}${k}: ${scalar(x)}`);
+    }
+  };
+  walk(value, indent);
+  return lines.join('\n');
+}
+
+export interface ExtractOptions extends VolumeOptions {
+  recursive?: boolean;
+}
+
+export async function extractCommand(
+  ctx: CliContext,
+  imagePath: string,
+  srcPath: string,
+  dest: string,
+  opts: ExtractOptions,
+) {
+  const fs = await openFs(ctx, imagePath, opts);
+  const { path: p, stream } = splitStream(srcPath);
+  const entry = await fs.lookup(p);
+  const destRoot = path.resolve(dest);
+  const destIsDir = await fsStat(destRoot).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (entry.isDirectory) {
+    if (!opts.recursive) {
+      throw new BootprobeError('NOT_A_FILE', `${entry.path} is a directory`, {
+        hint: 'pass -R to extract a directory tree',
+      });
+    }
+    await mkdir(destRoot, { recursive: true });
+    const top = entry.path === '/' ? destRoot : path.join(destRoot, safe(ctx, entry.name, entry.path));
+    let count = 0;
+    const visited = new Set<number>();
+    const walk = async (dir: FsEntry, target: string, depth: number): Promise<void> => {
+      if (depth > MAX_DEPTH) throw new BootprobeError('FS_UNKNOWN', `${dir.path}: directories nest too deep`);
+      visited.add(dir.id);
+      inside(destRoot, target);
+      await mkdir(target, { recursive: true });
+      for (const e of await fs.list(dir)) {
+        const t = path.join(target, safe(ctx, e.name, joinPath(dir.path, e.name)));
+        if (e.isDirectory) {
+          if (!visited.has(e.id)) await walk(e, t, depth + 1);
+        } else {
+          await writeFile(ctx, fs, e, '', inside(destRoot, t));
+          count++;
+        }
+      }
+      await setTimes(target, dir);
+    };
+    await walk(entry, top, 0);
+    ctx.io.stderr.write(`extracted ${count} files to ${top}\n`);
+    return 0;
+  }
+  const target = destIsDir
+    ? path.join(destRoot, safe(ctx, stream ? `${entry.name}_${stream}` : entry.name, entry.path))
+    : destRoot;
+  await writeFile(ctx, fs, entry, stream, destIsDir ? inside(destRoot, target) : target);
+  return 0;
+}
+
+function safe(ctx: CliContext, name: string, where: string): string {
+  const r = safeName(name);
+  if (r !== name) ctx.warn(`${where}: name written as '${r}' (unsafe on this system)`);
+  return r;
+}
+
+/** Refuses any target outside DEST, whatever the names said. */
+function inside(root: string, target: string): string {
+  const rel = path.relative(root, path.resolve(target));
+  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new BootprobeError('UNSAFE_WRITE', `refusing to write ${target}: outside ${root}`);
+  }
+  return target;
+}
+
+async function writeFile(ctx: CliContext, fs: FileSystem, e: FsEntry, stream: string, target: string) {
+  const reader = await fs.openFile(e, stream || undefined);
+  const fh = await open(target, 'w');
+  const progress = new Progress(ctx.io.stderr, reader.size > 64 * 1024 * 1024 ? reader.size : 0, e.name);
+  try {
+    for (let at = 0; at < reader.size; at += CHUNK) {
+      const data = await reader.read(at, Math.min(CHUNK, reader.size - at));
+      await fh.write(data, 0, data.length, at);
+      progress.update(at + data.length);
+    }
+  } finally {
+    progress.done();
+    await fh.close();
+  }
+  await setTimes(target, e);
+}
+
+async function setTimes(target: string, e: FsEntry) {
+  const m = e.modified && !Number.isNaN(e.modified.getTime()) ? e.modified : null;
+  if (!m) return;
+  const a = e.accessed && !Number.isNaN(e.accessed.getTime()) ? e.accessed : m;
+  await utimes(target, a, m).catch(() => undefined);
+}
