@@ -270,7 +270,7 @@ function safe(ctx: CliContext, name: string, where: string): string {
 /** Refuses any target outside DEST, whatever the names said. */
 function inside(root: string, target: string): string {
   const rel = path.relative(root, path.resolve(target));
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
     throw new BootprobeError('UNSAFE_WRITE', `refusing to write ${target}: outside ${root}`);
   }
   return target;

@@ -1,6 +1,8 @@
 // `bootprobe info IMAGE [--json]`: container format, geometry, the parent chain (issue 2).
 import { BootprobeError } from '../../errors.js';
 import type { DiskImage, ImageInfo } from '../../image/disk-image.js';
+import { openFileSystem } from '../../fs/open-fs.js';
+import { partitionDevice } from '../../volume/partition-table.js';
 import { type DiskVolumes, describeVolumes } from '../../volume/volumes.js';
 import type { CliContext } from '../context.js';
 import { humanSize, keyValues } from '../format.js';
@@ -15,24 +17,36 @@ export async function infoCommand(ctx: CliContext, imagePath: string, opts: Info
   const warnings = collectWarnings(image);
   // The container is readable: a damaged partition table is reported, not fatal, so `info` still shows the image.
   let disk: DiskVolumes | null = null;
+  const labels = new Map<number, string | null>();
   try {
     disk = await describeVolumes(image);
     warnings.push(...disk.table.warnings.map((w) => ({ code: w.code, message: w.message })));
+    for (const v of disk.volumes) {
+      if (!v.filesystem || v.filesystem === 'exfat') continue;
+      try {
+        const fs = await openFileSystem(partitionDevice(image, v), `partition ${v.index}`);
+        labels.set(v.index, fs.label);
+        warnings.push(...fs.warnings.map((w) => ({ code: w.code, message: `partition ${v.index}: ${w.message}` })));
+      } catch (e) {
+        if (!(e instanceof BootprobeError)) throw e;
+        warnings.push({ code: e.code, message: `partition ${v.index}: ${e.line}` });
+      }
+    }
   } catch (e) {
     if (!(e instanceof BootprobeError)) throw e;
     warnings.push({ code: e.code, message: `partition table unreadable: ${e.line}` });
   }
   if (opts.json) {
-    ctx.json({ image: imagePath, ...infoToJson(image.info), ...volumesToJson(disk), warnings });
+    ctx.json({ image: imagePath, ...infoToJson(image.info), ...volumesToJson(disk, labels), warnings });
     return 0;
   }
   ctx.out(renderInfo(imagePath, image.info));
-  if (disk) ctx.out(renderVolumes(disk));
+  if (disk) ctx.out(renderVolumes(disk, labels));
   for (const w of warnings) ctx.warn(w.message);
   return 0;
 }
 
-export function volumesToJson(disk: DiskVolumes | null): Record<string, unknown> {
+export function volumesToJson(disk: DiskVolumes | null, labels = new Map<number, string | null>()): Record<string, unknown> {
   if (!disk) return { scheme: null, partitions: null };
   const t = disk.table;
   return {
@@ -51,12 +65,13 @@ export function volumesToJson(disk: DiskVolumes | null): Record<string, unknown>
       name: v.name,
       kind: v.kind,
       filesystem: v.filesystem,
+      label: labels.get(v.index) ?? null,
     })),
   };
 }
 
 /** A partition table in the shape of `mmls`/`sfdisk -l`: one line a partition. */
-export function renderVolumes(disk: DiskVolumes): string {
+export function renderVolumes(disk: DiskVolumes, labels = new Map<number, string | null>()): string {
   const t = disk.table;
   const id =
     t.scheme === 'mbr'
@@ -73,7 +88,7 @@ export function renderVolumes(disk: DiskVolumes): string {
     for (const v of disk.volumes) {
       const type = `${v.typeName}${v.name ? ` "${v.name}"` : ''}`;
       lines.push(
-        `  ${String(v.index).padEnd(3)} ${(v.active ? '*' : '').padEnd(4)} ${String(v.start).padStart(14)} ${String(v.size).padStart(14)}  ${type.padEnd(28)} ${v.filesystem ?? '-'}`.trimEnd(),
+        `  ${String(v.index).padEnd(3)} ${(v.active ? '*' : '').padEnd(4)} ${String(v.start).padStart(14)} ${String(v.size).padStart(14)}  ${type.padEnd(28)} ${(v.filesystem ?? '-').padEnd(7)} ${labels.get(v.index) ?? ''}`.trimEnd(),
       );
     }
   }
