@@ -37,7 +37,7 @@ export async function openVolume(disk: BlockDevice, index?: number): Promise<Ope
   for (const p of table.partitions) {
     if (p.start + p.size > disk.size) continue;
     const family = await detectFileSystem(partitionDevice(disk, p));
-    if (family === 'ntfs' || family === 'fat') candidates.push(p);
+    if (family) candidates.push(p); // exFAT too, so its refusal names it
   }
   if (candidates.length === 1) {
     const p = candidates[0]!;
