@@ -25,7 +25,16 @@ describe('ntfs/dfirntfs-ntfs_index-mbr-disk.raw: Windows-formatted NTFS on an MB
   it('one NTFS partition at LBA 128 of 59392 sectors, signature 0x5b8a2f18, label "Test index"', async () => {
     const j = await info(disk());
     expect(j).toMatchObject({ format: 'raw', scheme: 'mbr', diskSignature: '0x5b8a2f18' });
-    expect(j.partitions).toEqual([expect.objectContaining({ index: 1, start: 128 * 512, size: 59392 * 512, type: '0x07', filesystem: 'ntfs', label: 'Test index' })]);
+    expect(j.partitions).toEqual([
+      expect.objectContaining({
+        index: 1,
+        start: 128 * 512,
+        size: 59392 * 512,
+        type: '0x07',
+        filesystem: 'ntfs',
+        label: 'Test index',
+      }),
+    ]);
   });
 
   it('every entry of the recursive listing looks up by its path, with the same size (index-only walk)', async () => {
@@ -83,11 +92,15 @@ describe('other/dfirntfs-mbr-win-512.raw.tgz: 3 primaries and an extended chain 
     expect(j.partitions.map((p: { index: number }) => p.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const logical = j.partitions.filter((p: { kind: string }) => p.kind === 'logical');
     expect(logical).toHaveLength(4);
-    expect(logical.every((p: { type: string; filesystem: null }) => p.type === '0x06' && p.filesystem === null)).toBe(true);
+    expect(
+      logical.every((p: { type: string; filesystem: null }) => p.type === '0x06' && p.filesystem === null),
+    ).toBe(true);
     // Starts as mmls reports them. MANIFEST.md calls the layout "1 MiB aligned"; the volumes actually start 128
     // sectors (64 KiB) after each table sector, 8 MiB apart.
     const volumes = j.partitions.filter((p: { type: string }) => p.type !== '0x05');
-    expect(volumes.map((p: { start: number }) => p.start / 512)).toEqual([128, 16512, 32896, 49408, 65920, 82432, 98944]);
+    expect(volumes.map((p: { start: number }) => p.start / 512)).toEqual([
+      128, 16512, 32896, 49408, 65920, 82432, 98944,
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 // `bootprobe info IMAGE [--json]`: container format, geometry, the parent chain (issue 2).
 import { BootprobeError } from '../../errors.js';
-import type { DiskImage, ImageInfo } from '../../image/disk-image.js';
 import { openFileSystem } from '../../fs/open-fs.js';
+import type { DiskImage, ImageInfo } from '../../image/disk-image.js';
 import { partitionDevice } from '../../volume/partition-table.js';
 import { type DiskVolumes, describeVolumes } from '../../volume/volumes.js';
 import type { CliContext } from '../context.js';
@@ -26,7 +26,9 @@ export async function infoCommand(ctx: CliContext, imagePath: string, opts: Info
       try {
         const fs = await openFileSystem(partitionDevice(image, v), `partition ${v.index}`);
         labels.set(v.index, fs.label);
-        warnings.push(...fs.warnings.map((w) => ({ code: w.code, message: `partition ${v.index}: ${w.message}` })));
+        warnings.push(
+          ...fs.warnings.map((w) => ({ code: w.code, message: `partition ${v.index}: ${w.message}` })),
+        );
       } catch (e) {
         if (!(e instanceof BootprobeError)) throw e;
         warnings.push({ code: e.code, message: `partition ${v.index}: ${e.line}` });
@@ -46,7 +48,10 @@ export async function infoCommand(ctx: CliContext, imagePath: string, opts: Info
   return 0;
 }
 
-export function volumesToJson(disk: DiskVolumes | null, labels = new Map<number, string | null>()): Record<string, unknown> {
+export function volumesToJson(
+  disk: DiskVolumes | null,
+  labels = new Map<number, string | null>(),
+): Record<string, unknown> {
   if (!disk) return { scheme: null, partitions: null };
   const t = disk.table;
   return {

@@ -35,7 +35,14 @@ describe('ls', () => {
     const r = await runCli(['ls', '--json', sample, 'Windows/Setup/State']);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ filesystem: 'ntfs', label: 'System Reserved' });
-    expect(j.entries).toEqual([expect.objectContaining({ name: 'State.ini', type: 'file', size: 42, path: '/Windows/Setup/State/State.ini' })]);
+    expect(j.entries).toEqual([
+      expect.objectContaining({
+        name: 'State.ini',
+        type: 'file',
+        size: 42,
+        path: '/Windows/Setup/State/State.ini',
+      }),
+    ]);
   });
 
   it('a path that names nothing is exit 2; -p past the table is exit 2 listing the partitions', async () => {
@@ -72,7 +79,12 @@ describe('cat and stat', () => {
   it('stat shows every NTFS attribute and the FAT directory entry', async () => {
     const n = await runCli(['stat', '--json', sample, '/README.txt']);
     const j = JSON.parse(n.stdout);
-    expect(j.details.attributes.map((a: { type: string }) => a.type)).toEqual(['$STANDARD_INFORMATION', '$FILE_NAME', '$SECURITY_DESCRIPTOR', '$DATA']);
+    expect(j.details.attributes.map((a: { type: string }) => a.type)).toEqual([
+      '$STANDARD_INFORMATION',
+      '$FILE_NAME',
+      '$SECURITY_DESCRIPTOR',
+      '$DATA',
+    ]);
     const f = await runCli(['stat', fixture('fat16'), '/c-fragmented.bin']);
     expect(f.code).toBe(0);
     expect(f.stdout).toMatch(/firstCluster: \d+/);
