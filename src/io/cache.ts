@@ -5,9 +5,9 @@
 import { type BlockDevice, checkRange } from './block-device.js';
 
 export interface CacheOptions {
-  /** Bytes per cached block; a power of two. Default 64 KiB. */
+  /** Bytes per cached block; a power of two. Default 16 KiB: an MFT record or index block costs 16 KiB, not more. */
   blockSize?: number;
-  /** Blocks kept. Default 64 (4 MiB with the default block size). */
+  /** Blocks kept. Default 256 (4 MiB with the default block size). */
   maxBlocks?: number;
 }
 
@@ -25,8 +25,8 @@ export class CachedDevice implements BlockDevice {
   ) {
     this.size = inner.size;
     this.sectorSize = inner.sectorSize;
-    this.blockSize = options.blockSize ?? 65536;
-    this.maxBlocks = options.maxBlocks ?? 64;
+    this.blockSize = options.blockSize ?? 16384;
+    this.maxBlocks = options.maxBlocks ?? 256;
     const iw = inner.write?.bind(inner);
     if (iw) {
       this.write = async (offset, data) => {
@@ -42,7 +42,7 @@ export class CachedDevice implements BlockDevice {
     const bs = this.blockSize;
     const first = Math.floor(offset / bs);
     const last = Math.floor((offset + length - 1) / bs);
-    if (last - first >= 4) return this.inner.read(offset, length);
+    if (last - first >= 8) return this.inner.read(offset, length);
     if (first === last) {
       const block = await this.block(first);
       const at = offset - first * bs;

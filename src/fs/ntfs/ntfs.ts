@@ -26,6 +26,7 @@ import { applyFixups, decodeMftRecordHeader, type MftRecordHeader, splitReferenc
 import { decodeRunlist, type Run } from './runlist.js';
 
 const RECORD = { MFT: 0, VOLUME: 3, ROOT: 5, UPCASE: 10 } as const;
+let asciiUpcase: Uint16Array | null = null;
 /** §4 step 4: bound the B-tree depth. */
 const MAX_INDEX_DEPTH = 32;
 const RECORDS_KEPT = 1024;
@@ -484,9 +485,24 @@ export class NtfsFileSystem implements FileSystem {
     return { rootEntries, child };
   }
 
+  /**
+   * The collation table a lookup of `name` needs. An ASCII-only name does not need $UpCase (128 KiB): $UpCase maps
+   * ASCII letters as ASCII does and maps no other unit into ASCII (ntfs.md §4: it has no multi-character or
+   * cross-range mappings), so comparing an ASCII name with any key gives the same order with an ASCII-only table.
+   */
+  private async collationFor(name: string): Promise<Uint16Array> {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range test
+    if (!/^[\u0000-\u007f]*$/.test(name)) return this.loadUpcase();
+    if (!asciiUpcase) {
+      asciiUpcase = new Uint16Array(65536);
+      for (let i = 0; i < 65536; i++) asciiUpcase[i] = i >= 0x61 && i <= 0x7a ? i - 32 : i;
+    }
+    return asciiUpcase;
+  }
+
   /** Looks up one name in directory n through its B-tree (§4 "Lookup"). */
   private async findInDir(n: number, name: string): Promise<IndexEntry | null> {
-    const up = await this.loadUpcase();
+    const up = await this.collationFor(name);
     const { rootEntries, child } = await this.index(n);
     const visited = new Set<number>();
     let entries = rootEntries;

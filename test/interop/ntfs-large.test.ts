@@ -1,0 +1,59 @@
+// A 50,000-file NTFS volume made by mkntfs + ntfs-3g: `cat` of one file deep inside reads a few hundred KB, because
+// lookups walk the $I30 B-trees and never scan the MFT (issue 3 "Must show").
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { requireTool, tempDir } from '../helpers/env.js';
+
+const t = tempDir();
+const img = path.join(t.dir, 'big.img');
+const mnt = path.join(t.dir, 'mnt');
+
+beforeAll(() => {
+  for (const tool of ['mkntfs', 'ntfs-3g', 'python3']) requireTool(tool);
+  execFileSync('truncate', ['-s', '400M', img]);
+  execFileSync('mkntfs', ['-q', '-F', '-Q', '-L', 'large', img], { stdio: 'ignore' });
+  execFileSync('mkdir', ['-p', mnt]);
+  execFileSync('ntfs-3g', [img, mnt]);
+  try {
+    // 10 directories of 5,000 files, plus one deep path.
+    execFileSync('python3', [
+      '-c',
+      `
+import os, sys
+root = sys.argv[1]
+for d in range(10):
+    p = os.path.join(root, 'Windows', 'dir%02d' % d)
+    os.makedirs(p)
+    for i in range(5000):
+        with open(os.path.join(p, 'file-%05d.dll' % i), 'w') as f:
+            f.write('%d %d\\n' % (d, i))
+deep = os.path.join(root, 'Windows', 'System32', 'drivers', 'etc')
+os.makedirs(deep)
+open(os.path.join(deep, 'hosts'), 'w').write('127.0.0.1 localhost\\n')
+`,
+      mnt,
+    ]);
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
+}, 600000);
+afterAll(() => t.cleanup());
+
+describe('a file deep in a 50,000-file NTFS volume', () => {
+  it('cat reads a few hundred KB at most (--stats), not the MFT', async () => {
+    for (const p of ['/Windows/dir07/file-04321.dll', '/windows/system32/DRIVERS/etc/hosts']) {
+      const r = await runCli(['--stats', 'cat', img, p]);
+      expect(r.code, r.stderr).toBe(0);
+      const m = /stats: bytesRead=(\d+) reads=(\d+)/.exec(r.stderr)!;
+      expect(Number(m[1])).toBeLessThan(400 * 1024);
+    }
+    expect((await runCli(['cat', img, '/Windows/dir07/file-04321.dll'])).stdout).toBe('7 4321\n');
+  });
+
+  it('ls -R lists all 50,000 files', async () => {
+    const r = await runCli(['ls', '-R', img, '/Windows']);
+    expect(r.stdout.split('\n').filter((l) => l.endsWith('.dll'))).toHaveLength(50000);
+  });
+});
