@@ -491,7 +491,6 @@ export class NtfsFileSystem implements FileSystem {
    * cross-range mappings), so comparing an ASCII name with any key gives the same order with an ASCII-only table.
    */
   private async collationFor(name: string): Promise<Uint16Array> {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range test
     if (!/^[\u0000-\u007f]*$/.test(name)) return this.loadUpcase();
     if (!asciiUpcase) {
       asciiUpcase = new Uint16Array(65536);

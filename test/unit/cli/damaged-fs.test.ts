@@ -40,7 +40,7 @@ describe('damaged NTFS', () => {
     const fs = await NtfsFileSystem.open(new MemoryDevice(b));
     const id = (await fs.lookup('/Windows/System32/kernel.bin')).id;
     const at = await recordOffset(b, id);
-    b[at + 510] ^= 0xff; // the last two bytes of the first stride no longer hold the update sequence number
+    b[at + 510] = b[at + 510]! ^ 0xff; // the last two bytes of the first stride no longer hold the update sequence number
     expectExit3(
       await runCli(['cat', save('torn.img', b), '/Windows/System32/kernel.bin']),
       /update sequence mismatch/,
