@@ -74,3 +74,13 @@ export interface FileSystem {
   /** Everything `bootprobe stat` shows: every NTFS attribute, or the FAT directory entry fields, as plain JSON. */
   stat(entry: FsEntry): Promise<Record<string, unknown>>;
 }
+
+/** The components of a path inside a volume: `/` or `\` separated, empty and `.` components dropped. */
+export function splitPath(path: string): string[] {
+  return path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+}
+
+/** Joins a directory path as FsEntry.path spells it ('/' for the root) and a name. */
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' || dir === '' ? `/${name}` : `${dir}/${name}`;
+}

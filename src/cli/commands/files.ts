@@ -3,7 +3,7 @@ import { stat as fsStat, mkdir, open, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { BootprobeError } from '../../errors.js';
 import { openVolume } from '../../fs/disk-volumes.js';
-import { FILE_ATTRIBUTE, type FileSystem, type FsEntry } from '../../fs/file-system.js';
+import { FILE_ATTRIBUTE, type FileSystem, type FsEntry, joinPath } from '../../fs/file-system.js';
 import type { CliContext } from '../context.js';
 import { Progress } from '../progress.js';
 import { safeName } from '../safe-name.js';
@@ -39,10 +39,6 @@ export function splitStream(p: string): { path: string; stream: string } {
   const colon = p.indexOf(':', slash + 1);
   if (colon < 0) return { path: p, stream: '' };
   return { path: p.slice(0, colon), stream: p.slice(colon + 1) };
-}
-
-function joinPath(dir: string, name: string): string {
-  return dir === '/' || dir === '' ? `/${name}` : `${dir}/${name}`;
 }
 
 function iso(d: Date | null): string | null {

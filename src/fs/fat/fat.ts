@@ -2,7 +2,14 @@
 // compared (fatgen103; docs/boot-sectors.md §4.2).
 import { BootprobeError, type Finding, hex } from '../../errors.js';
 import { type BlockDevice, ByteView, bytesEqual } from '../../io/index.js';
-import { FILE_ATTRIBUTE, type FileReader, type FileSystem, type FsEntry } from '../file-system.js';
+import {
+  FILE_ATTRIBUTE,
+  type FileReader,
+  type FileSystem,
+  type FsEntry,
+  joinPath,
+  splitPath,
+} from '../file-system.js';
 import { decodeFatBpb, type FatBpb } from './bpb.js';
 import {
   ATTR_DIRECTORY,
@@ -286,7 +293,7 @@ export class FatFileSystem implements FileSystem {
     return {
       name,
       shortName: e.longName && e.longName !== e.shortName ? e.shortName : null,
-      path: dirPath === '/' ? `/${name}` : `${dirPath}/${name}`,
+      path: joinPath(dirPath, name),
       isDirectory,
       size: isDirectory ? 0 : e.size,
       allocatedSize: null,
@@ -330,7 +337,7 @@ export class FatFileSystem implements FileSystem {
   }
 
   async lookup(path: string): Promise<FatEntry> {
-    const parts = path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+    const parts = splitPath(path);
     let cur = await this.root();
     for (const part of parts) {
       if (!cur.isDirectory)

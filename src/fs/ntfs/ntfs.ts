@@ -8,6 +8,8 @@ import {
   type FileSystem,
   type FsEntry,
   type FsStreamInfo,
+  joinPath,
+  splitPath,
 } from '../file-system.js';
 import {
   ATTR,
@@ -598,7 +600,7 @@ export class NtfsFileSystem implements FileSystem {
   }
 
   async lookup(path: string): Promise<NtfsEntry> {
-    const parts = path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+    const parts = splitPath(path);
     let cur = await this.root();
     for (const part of parts) {
       if (!cur.isDirectory)
@@ -743,10 +745,6 @@ function findRun(runs: Run[], vcn: number): number {
     else return mid;
   }
   return lo;
-}
-
-function joinPath(dir: string, name: string): string {
-  return dir === '/' || dir === '' ? `/${name}` : `${dir}/${name}`;
 }
 
 export function openNtfs(dev: BlockDevice): Promise<NtfsFileSystem> {

@@ -1,15 +1,9 @@
 // VHD fixed, dynamic and differencing images, read (docs/vhd-vhdx.md Part 1).
 import { BootprobeError, type Finding, hex } from '../../errors.js';
 import { type BlockDevice, ByteView, checkRange, decodeUtf16, isPowerOfTwo } from '../../io/index.js';
-import {
-  type DiskImage,
-  type Extent,
-  type ImageInfo,
-  type OpenImageOptions,
-  type ParentLocatorEntry,
-  pushExtent,
-} from '../disk-image.js';
+import type { DiskImage, Extent, ImageInfo, OpenImageOptions, ParentLocatorEntry } from '../disk-image.js';
 import { openParent, type ParentCandidate } from '../open-image.js';
+import { pushSegment, readSegments, type Segment, segmentsToExtents } from '../segments.js';
 import { VHD_BAT_UNUSED, VhdBat } from './bat.js';
 import {
   decodeVhdDynamicHeader,
@@ -176,13 +170,6 @@ export class VhdImage implements DiskImage {
     return bm;
   }
 
-  /** Reads from the parent; a parent smaller than the child reads as zeros past its end. */
-  private async readParent(offset: number, length: number, out: Uint8Array, outAt: number): Promise<void> {
-    const p = this.parent!;
-    const n = Math.max(0, Math.min(length, p.size - offset));
-    if (n > 0) out.set(await p.read(offset, n), outAt);
-  }
-
   /**
    * Runs of equal bits in a block's bitmap over [from, to) bytes of the block, MSB-first (§1.5): calls `fn` with
    * byte ranges and whether they are present in this file.
@@ -193,27 +180,28 @@ export class VhdImage implements DiskImage {
     to: number,
     fn: (start: number, end: number, present: boolean) => void,
   ): void {
+    const bit = (t: number) => ((bm[t >> 3]! >> (7 - (t & 7))) & 1) === 1;
     let pos = from;
     while (pos < to) {
       const s = Math.floor(pos / SECTOR);
-      const bit = ((bm[s >> 3]! >> (7 - (s & 7))) & 1) === 1;
+      const present = bit(s);
       let end = (s + 1) * SECTOR;
-      while (end < to) {
-        const t = end / SECTOR;
-        if ((((bm[t >> 3]! >> (7 - (t & 7))) & 1) === 1) !== bit) break;
-        end += SECTOR;
-      }
+      while (end < to && bit(end / SECTOR) === present) end += SECTOR;
       end = Math.min(end, to);
-      fn(pos, end, bit);
+      fn(pos, end, present);
       pos = end;
     }
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    checkRange('VHD virtual disk', this.size, offset, length);
-    if (!this.header) return this.dev.read(offset, length);
-    const out = new Uint8Array(length);
+  /** Where each piece of [offset, offset+length) comes from: this file, the parent, or zeros (§1.5 "Read of sector s"). */
+  private async segments(offset: number, length: number): Promise<Segment[]> {
+    const segs: Segment[] = [];
+    if (!this.header) {
+      pushSegment(segs, { kind: 'file', at: offset, n: length, outAt: 0 });
+      return segs;
+    }
     const bs = this.blockSize;
+    const missing = this.parent ? 'parent' : 'zero';
     let pos = offset;
     const end = offset + length;
     while (pos < end) {
@@ -223,64 +211,35 @@ export class VhdImage implements DiskImage {
       const outAt = pos - offset;
       const at = await this.blockOffset(b);
       if (at === null) {
-        if (this.parent) await this.readParent(pos, n, out, outAt);
+        pushSegment(segs, { kind: missing, at: pos, n, outAt });
       } else if (!this.differencing) {
         // Dynamic disks: data is read directly, as qemu does (qemu sets every bitmap bit and ignores the bitmap
         // when reading; Windows zero-fills a new block), so `convert` matches `qemu-img convert` (§1.5).
-        out.set(await this.dev.read(at + this.bitmapSize + inBlock, n), outAt);
+        pushSegment(segs, { kind: 'file', at: at + this.bitmapSize + inBlock, n, outAt });
       } else {
         const bm = await this.bitmap(b, at);
-        const parts: [number, number, boolean][] = [];
-        this.runs(bm, inBlock, inBlock + n, (s, e, present) => parts.push([s, e, present]));
-        for (const [s, e, present] of parts) {
-          const o = outAt + (s - inBlock);
-          if (present) out.set(await this.dev.read(at + this.bitmapSize + s, e - s), o);
-          else await this.readParent(b * bs + s, e - s, out, o);
-        }
+        this.runs(bm, inBlock, inBlock + n, (s, e, present) =>
+          pushSegment(
+            segs,
+            present
+              ? { kind: 'file', at: at + this.bitmapSize + s, n: e - s, outAt: outAt + (s - inBlock) }
+              : { kind: 'parent', at: b * bs + s, n: e - s, outAt: outAt + (s - inBlock) },
+          ),
+        );
       }
       pos += n;
     }
-    return out;
+    return segs;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange('VHD virtual disk', this.size, offset, length);
+    return readSegments(this.dev, this.parent, await this.segments(offset, length), length);
   }
 
   async mapRange(offset: number, length: number): Promise<Extent[]> {
     checkRange('VHD virtual disk', this.size, offset, length);
-    const out: Extent[] = [];
-    if (!this.header) {
-      pushExtent(out, offset, length, 'data');
-      return out;
-    }
-    const bs = this.blockSize;
-    const fromParent = async (o: number, n: number) => {
-      const inParent = Math.max(0, Math.min(n, this.parent!.size - o));
-      if (inParent > 0)
-        for (const x of await this.parent!.mapRange(o, inParent)) pushExtent(out, x.offset, x.length, x.kind);
-      pushExtent(out, o + inParent, n - inParent, 'zero');
-    };
-    let pos = offset;
-    const end = offset + length;
-    while (pos < end) {
-      const b = Math.floor(pos / bs);
-      const inBlock = pos - b * bs;
-      const n = Math.min(bs - inBlock, end - pos);
-      const at = await this.blockOffset(b);
-      if (at === null) {
-        if (this.parent) await fromParent(pos, n);
-        else pushExtent(out, pos, n, 'zero');
-      } else if (!this.differencing) {
-        pushExtent(out, pos, n, 'data');
-      } else {
-        const bm = await this.bitmap(b, at);
-        const parts: [number, number, boolean][] = [];
-        this.runs(bm, inBlock, inBlock + n, (s, e, present) => parts.push([s, e, present]));
-        for (const [s, e, present] of parts) {
-          if (present) pushExtent(out, b * bs + s, e - s, 'data');
-          else await fromParent(b * bs + s, e - s);
-        }
-      }
-      pos += n;
-    }
-    return out;
+    return segmentsToExtents(this.parent, offset, await this.segments(offset, length));
   }
 
   async allocatedSize(): Promise<number | null> {

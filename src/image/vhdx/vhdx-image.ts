@@ -3,15 +3,9 @@
 import { BootprobeError, type Finding, hex } from '../../errors.js';
 import { type BlockDevice, ByteView, checkRange } from '../../io/index.js';
 import { OverlayDevice } from '../../io/overlay-device.js';
-import {
-  type DiskImage,
-  type Extent,
-  type ImageInfo,
-  type OpenImageOptions,
-  type ParentLocatorEntry,
-  pushExtent,
-} from '../disk-image.js';
+import type { DiskImage, Extent, ImageInfo, OpenImageOptions, ParentLocatorEntry } from '../disk-image.js';
 import { openParent, type ParentCandidate } from '../open-image.js';
+import { pushSegment, readSegments, type Segment, segmentsToExtents } from '../segments.js';
 import { type BatEntry, batGeometry, PAYLOAD_STATE, SB_STATE, VhdxBat } from './bat.js';
 import { decodeCreator, hasLog, readCurrentHeader, VHDX_SIGNATURE, type VhdxHeader } from './header.js';
 import { type LogState, replayLog } from './log.js';
@@ -19,11 +13,6 @@ import { readMetadata, type VhdxMetadata } from './metadata.js';
 import { REGION, readRegionTable } from './region-table.js';
 
 const MiB = 1024 * 1024;
-
-type Segment =
-  | { kind: 'file'; at: number; n: number; outAt: number }
-  | { kind: 'parent'; at: number; n: number; outAt: number }
-  | { kind: 'zero'; at: number; n: number; outAt: number };
 
 export class VhdxImage implements DiskImage {
   readonly size: number;
@@ -86,17 +75,7 @@ export class VhdxImage implements DiskImage {
   /** Splits [offset, offset+length) into file, parent and zero segments (shared by read and mapRange). */
   private async segments(offset: number, length: number): Promise<Segment[]> {
     const segs: Segment[] = [];
-    const push = (s: Segment) => {
-      const last = segs[segs.length - 1];
-      if (
-        last &&
-        last.kind === s.kind &&
-        last.outAt + last.n === s.outAt &&
-        (s.kind === 'zero' || last.at + last.n === s.at)
-      ) {
-        last.n += s.n;
-      } else segs.push(s);
-    };
+    const push = (x: Segment) => pushSegment(segs, x);
     const bs = this.bs;
     let pos = offset;
     const end = offset + length;
@@ -171,35 +150,12 @@ export class VhdxImage implements DiskImage {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange('VHDX virtual disk', this.size, offset, length);
-    const segs = await this.segments(offset, length);
-    if (segs.length === 1 && segs[0]!.kind === 'file') return this.dev.read(segs[0]!.at, length);
-    const out = new Uint8Array(length);
-    for (const s of segs) {
-      if (s.kind === 'file') out.set(await this.dev.read(s.at, s.n), s.outAt);
-      else if (s.kind === 'parent') {
-        const p = this.parent!;
-        const n = Math.max(0, Math.min(s.n, p.size - s.at));
-        if (n > 0) out.set(await p.read(s.at, n), s.outAt);
-      }
-    }
-    return out;
+    return readSegments(this.dev, this.parent, await this.segments(offset, length), length);
   }
 
   async mapRange(offset: number, length: number): Promise<Extent[]> {
     checkRange('VHDX virtual disk', this.size, offset, length);
-    const out: Extent[] = [];
-    for (const s of await this.segments(offset, length)) {
-      const v = offset + s.outAt;
-      if (s.kind === 'file') pushExtent(out, v, s.n, 'data');
-      else if (s.kind === 'zero') pushExtent(out, v, s.n, 'zero');
-      else {
-        const p = this.parent!;
-        const n = Math.max(0, Math.min(s.n, p.size - s.at));
-        if (n > 0) for (const x of await p.mapRange(s.at, n)) pushExtent(out, x.offset, x.length, x.kind);
-        pushExtent(out, v + n, s.n - n, 'zero');
-      }
-    }
-    return out;
+    return segmentsToExtents(this.parent, offset, await this.segments(offset, length));
   }
 
   /** FULLY/PARTIALLY_PRESENT blocks × block size: walks every payload entry (pages of 512 entries). */

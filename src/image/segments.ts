@@ -1,0 +1,66 @@
+// A read of a block-mapped virtual disk, split into where each piece comes from: this file, the parent, or zeros.
+// VHD and VHDX readers build the segments their own way (BAT, bitmaps, block states) and share how they are read
+// and how they become extents.
+import type { BlockDevice } from '../io/index.js';
+import { type DiskImage, type Extent, pushExtent } from './disk-image.js';
+
+export interface Segment {
+  kind: 'file' | 'parent' | 'zero';
+  /** File offset ('file') or virtual-disk offset in the parent ('parent'); unused for 'zero'. */
+  at: number;
+  n: number;
+  /** Offset in the requested range. */
+  outAt: number;
+}
+
+/** Appends a segment, merging it into the previous one when both are contiguous (so contiguous data is one read). */
+export function pushSegment(segs: Segment[], s: Segment): void {
+  const last = segs[segs.length - 1];
+  if (
+    last &&
+    last.kind === s.kind &&
+    last.outAt + last.n === s.outAt &&
+    (s.kind === 'zero' || last.at + last.n === s.at)
+  ) {
+    last.n += s.n;
+  } else segs.push(s);
+}
+
+/** Reads the bytes the segments describe. A parent smaller than the child reads as zeros past its end. */
+export async function readSegments(
+  file: BlockDevice,
+  parent: DiskImage | null,
+  segs: Segment[],
+  length: number,
+): Promise<Uint8Array> {
+  if (segs.length === 1 && segs[0]!.kind === 'file') return file.read(segs[0]!.at, length);
+  const out = new Uint8Array(length);
+  for (const s of segs) {
+    if (s.kind === 'file') out.set(await file.read(s.at, s.n), s.outAt);
+    else if (s.kind === 'parent' && parent) {
+      const n = Math.max(0, Math.min(s.n, parent.size - s.at));
+      if (n > 0) out.set(await parent.read(s.at, n), s.outAt);
+    }
+  }
+  return out;
+}
+
+/** The extents of a range starting at `offset`: file data, zeros, and the parent's own extents where it shows through. */
+export async function segmentsToExtents(
+  parent: DiskImage | null,
+  offset: number,
+  segs: Segment[],
+): Promise<Extent[]> {
+  const out: Extent[] = [];
+  for (const s of segs) {
+    const v = offset + s.outAt;
+    if (s.kind === 'file') pushExtent(out, v, s.n, 'data');
+    else if (s.kind === 'zero' || !parent) pushExtent(out, v, s.n, 'zero');
+    else {
+      const n = Math.max(0, Math.min(s.n, parent.size - s.at));
+      if (n > 0) for (const x of await parent.mapRange(s.at, n)) pushExtent(out, x.offset, x.length, x.kind);
+      pushExtent(out, v + n, s.n - n, 'zero');
+    }
+  }
+  return out;
+}
