@@ -26,14 +26,20 @@ export async function findBcdStores(disk: BlockDevice, only?: number): Promise<S
   const table = await readPartitionTable(disk);
   const parts = table.partitions.filter((p) => only === undefined || p.index === only);
   if (only !== undefined && parts.length === 0) {
-    throw new BootprobeError('PARTITION_CHOICE', `no partition ${only} on this disk`, { hint: 'see `bootprobe info`' });
+    throw new BootprobeError('PARTITION_CHOICE', `no partition ${only} on this disk`, {
+      hint: 'see `bootprobe info`',
+    });
   }
   const order: { p: Partition; role: string; paths: string[] }[] = [];
   for (const p of parts) {
-    if (p.type === ESP_TYPE || p.type === '0xef') order.push({ p, role: 'EFI system partition', paths: [UEFI_STORE] });
-    else if (p.active || p.kind === 'whole') order.push({ p, role: p.active ? 'active partition' : 'volume', paths: [BIOS_STORE, UEFI_STORE] });
+    if (p.type === ESP_TYPE || p.type === '0xef')
+      order.push({ p, role: 'EFI system partition', paths: [UEFI_STORE] });
+    else if (p.active || p.kind === 'whole')
+      order.push({ p, role: p.active ? 'active partition' : 'volume', paths: [BIOS_STORE, UEFI_STORE] });
   }
-  for (const p of parts) if (!order.some((o) => o.p === p)) order.push({ p, role: 'other volume', paths: [BIOS_STORE, UEFI_STORE] });
+  for (const p of parts)
+    if (!order.some((o) => o.p === p))
+      order.push({ p, role: 'other volume', paths: [BIOS_STORE, UEFI_STORE] });
   const out: StoreCandidate[] = [];
   for (const { p, role, paths } of order) {
     let fs: FileSystem;
@@ -48,10 +54,20 @@ export async function findBcdStores(disk: BlockDevice, only?: number): Promise<S
     for (const path of paths) {
       try {
         const entry = await fs.lookup(path);
-        out.push({ partition: p, path, role, found: entry.isDirectory ? { reason: `${path} is a directory` } : { fs, entry } });
+        out.push({
+          partition: p,
+          path,
+          role,
+          found: entry.isDirectory ? { reason: `${path} is a directory` } : { fs, entry },
+        });
       } catch (e) {
         if (!(e instanceof BootprobeError)) throw e;
-        out.push({ partition: p, path, role, found: { reason: e.code === 'PATH_NOT_FOUND' ? `no ${path}` : e.message } });
+        out.push({
+          partition: p,
+          path,
+          role,
+          found: { reason: e.code === 'PATH_NOT_FOUND' ? `no ${path}` : e.message },
+        });
       }
     }
   }
@@ -59,9 +75,17 @@ export async function findBcdStores(disk: BlockDevice, only?: number): Promise<S
 }
 
 /** Reads a whole (small) file: a store or a hive log. Stores are kilobytes; refuse anything absurd. */
-export async function readSmallFile(fs: FileSystem, entry: FsEntry, limit = 256 * 1024 * 1024): Promise<Uint8Array> {
+export async function readSmallFile(
+  fs: FileSystem,
+  entry: FsEntry,
+  limit = 256 * 1024 * 1024,
+): Promise<Uint8Array> {
   if (entry.size > limit) {
-    throw new BootprobeError('BCD_INVALID', `${entry.path} is ${entry.size} bytes, more than a registry hive can sensibly be`, { hint: 'this is not a BCD store' });
+    throw new BootprobeError(
+      'BCD_INVALID',
+      `${entry.path} is ${entry.size} bytes, more than a registry hive can sensibly be`,
+      { hint: 'this is not a BCD store' },
+    );
   }
   const r = await fs.openFile(entry);
   return r.read(0, r.size);

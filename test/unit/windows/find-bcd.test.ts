@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openImage } from '../../../src/image/open-image.js';
 import { FileDevice } from '../../../src/io/file-device.js';
 import { MemoryDevice } from '../../../src/io/memory-device.js';
-import { openImage } from '../../../src/image/open-image.js';
 import { BIOS_STORE, findBcdStores, UEFI_STORE } from '../../../src/windows/find-bcd.js';
 import { FIXTURES, REPO } from '../../helpers/env.js';
 import { gunzipFile } from '../../helpers/gunzip.js';
@@ -22,7 +22,11 @@ describe('BCD store locations — bcd.md §1', () => {
     const p = path.join(REPO, 'samples/template.vhdx');
     const img = await openImage(await FileDevice.open(p), { path: p });
     const c = await findBcdStores(img);
-    expect(c[0]).toMatchObject({ role: 'active partition', path: BIOS_STORE, found: { reason: `no ${BIOS_STORE}` } });
+    expect(c[0]).toMatchObject({
+      role: 'active partition',
+      path: BIOS_STORE,
+      found: { reason: `no ${BIOS_STORE}` },
+    });
     await img.close();
   });
 });
