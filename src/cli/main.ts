@@ -5,6 +5,7 @@ import { BootprobeError, type ErrorKind } from '../errors.js';
 import { convertCommand } from './commands/convert.js';
 import { catCommand, extractCommand, lsCommand, statCommand } from './commands/files.js';
 import { infoCommand } from './commands/info.js';
+import { regCommand, regExportCommand } from './commands/reg.js';
 import { CliContext, type CliIo, type GlobalOptions } from './context.js';
 
 export const VERSION = '0.1.0';
@@ -102,6 +103,33 @@ function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>)
     .action(async (image: string, p: string, dest: string, opts) =>
       run((ctx) => extractCommand(ctx, image, p, dest, opts)),
     );
+
+  program
+    .command('reg')
+    .description(
+      'list a registry key (hive file, or a hive in an image: its BCD store, or --file PATH); `reg export` prints .reg text as hivexregedit --export does',
+    )
+    .argument('<args...>', '[export] HIVE|IMAGE [KEYPATH]')
+    .addOption(partitionOption())
+    .option('--file <path>', 'hive inside the image, e.g. \\Windows\\System32\\config\\SYSTEM')
+    .option(
+      '--prefix <prefix>',
+      'root key name for the output (default HKEY_LOCAL_MACHINE\\BCD00000000 for a BCD store)',
+    )
+    .option('--json', 'print JSON (listing only)')
+    .action(async (args: string[], opts) => {
+      const exporting = args[0] === 'export';
+      const rest = exporting ? args.slice(1) : args;
+      if (rest.length < 1 || rest.length > 2) {
+        throw new BootprobeError('USAGE', 'reg takes [export] HIVE|IMAGE [KEYPATH]', {
+          hint: 'see `bootprobe reg --help`',
+        });
+      }
+      const [target, key] = rest as [string, string | undefined];
+      return run((ctx) =>
+        exporting ? regExportCommand(ctx, target, key, opts) : regCommand(ctx, target, key, opts),
+      );
+    });
 
   return program;
 }
