@@ -7,6 +7,7 @@ export default defineConfig({
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30000 } },
       { test: { name: 'corpus', include: ['test/corpus/**/*.test.ts'], testTimeout: 120000 } },
+      { test: { name: 'fuzz', include: ['test/fuzz/**/*.test.ts'], testTimeout: 900000 } },
       { test: { name: 'interop', include: ['test/interop/**/*.test.ts'], testTimeout: 300000, hookTimeout: 300000 } },
     ],
   },
