@@ -41,3 +41,36 @@ describe('reg export — the bytes hivexregedit --export prints', () => {
     expect(Buffer.from(r.stdoutBytes).equals(want)).toBe(true);
   });
 });
+
+describe('reg on corrupted hives — exit 3, one line (issue 4 "Must show")', () => {
+  const base = readFileSync(hive);
+  const cases: [string, (b: Buffer) => void][] = [
+    ['truncated inside the first bin', (b) => b.fill(0, 4096 + 64)],
+    ['root cell offset past the end', (b) => b.writeUInt32LE(0x7ffffff0, 36)],
+    ['hive bins size larger than the file', (b) => b.writeUInt32LE(0x7ffff000, 40)],
+    ['first bin signature wiped', (b) => b.fill(0, 4096, 4100)],
+  ];
+  for (const [name, damage] of cases) {
+    it(name, async () => {
+      const { tempDir } = await import('../../helpers/env.js');
+      const { writeFileSync } = await import('node:fs');
+      const t = tempDir();
+      try {
+        const b = Buffer.from(base);
+        damage(b);
+        // Keep the base-block checksum right so the damage is met where it lies, not at the checksum.
+        let x = 0;
+        for (let i = 0; i < 508; i += 4) x = (x ^ b.readUInt32LE(i)) >>> 0;
+        b.writeUInt32LE(x === 0xffffffff ? 0xfffffffe : x === 0 ? 1 : x, 508);
+        const p = path.join(t.dir, 'bad.hiv');
+        writeFileSync(p, b);
+        const r = await runCli(['reg', 'export', p]);
+        expect(r.code).toBe(3);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(/^bootprobe: error: /);
+      } finally {
+        t.cleanup();
+      }
+    });
+  }
+});
