@@ -1,273 +1,274 @@
 // Reads a disk's partition table: MBR (with the EBR chain), GPT (primary, else backup), or none (a bare file
-// system or an empty disk). Procedures: docs/boot-sectors.md §1.1 and §2 "Validation procedure".
+// system or an empty disk), and hands out partitions as bounded slices.
+// Procedures: docs/boot-sectors.md §1 (MBR), §1.1 (EBR chain), §2 (protective MBR, GPT validation).
 import { BootprobeError, type Finding, hex } from '../errors.js';
 import { type BlockDevice, ByteView, SliceDevice } from '../io/index.js';
 import { classifyBootSector } from './boot-record.js';
-import { decodeGptEntries, decodeGptHeader, GPT_SIGNATURE, type GptHeader, gptTypeName } from './gpt.js';
-import { decodeMbr, isExtended, MBR_TYPE, type Mbr, mbrTypeName } from './mbr.js';
+import { readEbrChain } from './ebr.js';
+import { type Gpt, hasGptSignature, readGpt } from './gpt.js';
+import { gptTypeName } from './gpt-types.js';
+import {
+  decodeMbr,
+  isEmptyEntry,
+  MBR_ACTIVE,
+  MBR_SIGNATURE,
+  MBR_SIZE,
+  type Mbr,
+  type MbrEntry,
+} from './mbr.js';
+import { isExtended, MBR_TYPE, mbrTypeName } from './mbr-types.js';
 import type { Partition, PartitionTable } from './partition.js';
 
-/** §1.1: bound the EBR chain; Windows allows far fewer logical drives than this. */
-const MAX_LOGICAL = 128;
-
-const hex8 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
-const hex2 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
-
-export async function readPartitionTable(dev: BlockDevice): Promise<PartitionTable> {
-  const warnings: Finding[] = [];
-  const none = (sectorSize = dev.sectorSize): PartitionTable => ({
-    scheme: 'none',
-    sectorSize,
-    diskSignature: null,
-    diskGuid: null,
-    partitions: [],
-    warnings,
-  });
-  if (dev.size < 512) return none();
-  const first = await dev.read(0, 512);
-  const fs = classifyBootSector(first);
-  if (fs) {
-    // A file system at sector 0 and no table: the whole disk is one volume.
-    const t = none();
-    t.partitions.push({
-      index: 1,
-      start: 0,
-      size: dev.size,
-      type: 'whole',
-      typeName: 'whole disk',
-      active: false,
-      guid: null,
-      name: null,
-      kind: 'whole',
-      attributes: null,
-      entryOffset: null,
-    });
-    return t;
-  }
-  if (first[510] !== 0x55 || first[511] !== 0xaa) return none();
-  const mbr = decodeMbr(new ByteView(first, 0, 'MBR'));
-  const protective = mbr.entries.some((e) => e.type === MBR_TYPE.GPT_PROTECTIVE);
-  if (protective) return readGpt(dev, warnings);
-  return readMbrTable(dev, mbr, warnings);
+export interface ReadPartitionTableOptions {
+  /**
+   * Logical sector size to read the table with. Default: the device's; when that is 512 (what a raw image gets),
+   * a GPT whose header sits at byte 4096 instead of 512 is read with 4096-byte sectors (§2 "LBA size").
+   */
+  sectorSize?: number;
 }
 
-async function readMbrTable(dev: BlockDevice, mbr: Mbr, warnings: Finding[]): Promise<PartitionTable> {
-  const ss = dev.sectorSize;
-  const diskSectors = Math.floor(dev.size / ss);
-  const partitions: Partition[] = [];
-  const check = (p: Partition) => {
-    if (p.start + p.size > dev.size) {
-      warnings.push({
-        code: 'PARTITION_RANGE',
-        message: `partition ${p.index} (${p.size} bytes at ${p.start}) runs past the end of the ${dev.size}-byte disk`,
-        offset: p.entryOffset ?? undefined,
-      });
-    }
-  };
-  let extended: (typeof mbr.entries)[number] | null = null;
-  for (const e of mbr.entries) {
-    if (e.type === MBR_TYPE.EMPTY || e.sectorCount === 0) continue;
-    if (isExtended(e.type)) {
-      if (extended)
-        warnings.push({
-          code: 'EBR_CHAIN',
-          message: `a second extended partition in MBR slot ${e.slot + 1} is ignored`,
-          offset: e.entryOffset,
-        });
-      else extended = e;
-    }
-    const p: Partition = {
-      index: e.slot + 1,
-      start: e.startLba * ss,
-      size: e.sectorCount * ss,
-      type: hex2(e.type),
-      typeName: mbrTypeName(e.type),
-      active: (e.status & 0x80) !== 0,
-      guid: null,
-      name: null,
-      kind: 'primary',
-      attributes: null,
-      entryOffset: e.entryOffset,
-    };
-    if (!isExtended(e.type)) check(p);
-    partitions.push(p);
+/** Sector sizes a table can be read with: 512 and 4096 in practice; 1024/2048 exist on optical/MO media. */
+const SECTOR_SIZES = [512, 1024, 2048, 4096];
+
+const hex2 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
+const hex8 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+
+/** An MBR extended container: it holds EBRs, not a file system. */
+export const isExtendedContainer = (p: Partition): boolean =>
+  p.kind === 'primary' && isExtended(Number.parseInt(p.type, 16));
+
+export async function readPartitionTable(
+  dev: BlockDevice,
+  options: ReadPartitionTableOptions = {},
+): Promise<PartitionTable> {
+  const forced = options.sectorSize;
+  if (forced !== undefined && !SECTOR_SIZES.includes(forced)) {
+    throw new BootprobeError('USAGE', `sector size ${forced} is not one of ${SECTOR_SIZES.join(', ')}`, {
+      hint: 'use 512 or 4096',
+    });
   }
-  if (extended) {
-    const E = extended.startLba;
-    const N = extended.sectorCount;
-    const visited = new Set<number>();
-    let cur = E;
-    for (let n = 0; ; n++) {
-      if (n >= MAX_LOGICAL) {
-        throw new BootprobeError('EBR_CHAIN', `extended partition chain longer than ${MAX_LOGICAL} links`, {
-          offset: cur * ss,
-          structure: 'ebr',
-          hint: 'the chain is damaged',
-        });
-      }
-      if (visited.has(cur) || cur < E || cur >= E + N || (cur + 1) * ss > dev.size) {
-        throw new BootprobeError(
-          'EBR_CHAIN',
-          `extended partition chain: EBR at LBA ${cur} ${visited.has(cur) ? 'loops back' : 'lies outside the extended partition or the disk'}`,
-          {
-            offset: cur * ss,
-            structure: 'ebr',
-            hint: 'the extended partition table is damaged',
-          },
-        );
-      }
-      visited.add(cur);
-      const ebr = decodeMbr(new ByteView(await dev.read(cur * ss, 512), cur * ss, 'EBR'));
-      const [logical, next] = ebr.entries;
-      if (logical && logical.type !== MBR_TYPE.EMPTY && logical.sectorCount > 0) {
-        const start = cur + logical.startLba;
-        if (start < E || start + logical.sectorCount > E + N) {
-          warnings.push({
-            code: 'EBR_CHAIN',
-            message: `logical partition at LBA ${start} lies outside the extended partition`,
-            offset: logical.entryOffset,
-          });
-        }
-        const p: Partition = {
-          index: 5 + partitions.filter((x) => x.kind === 'logical').length,
-          start: start * ss,
-          size: logical.sectorCount * ss,
-          type: hex2(logical.type),
-          typeName: mbrTypeName(logical.type),
-          active: (logical.status & 0x80) !== 0,
-          guid: null,
-          name: null,
-          kind: 'logical',
-          attributes: null,
-          entryOffset: logical.entryOffset,
-        };
-        check(p);
-        partitions.push(p);
-      }
-      // The next EBR is relative to the start of the primary extended partition, not this EBR (§1.1 step 3).
-      if (!next || !isExtended(next.type) || next.sectorCount === 0) break;
-      cur = E + next.startLba;
-    }
-    if (diskSectors < E + N)
-      warnings.push({
-        code: 'PARTITION_RANGE',
-        message: 'the extended partition runs past the end of the disk',
-        offset: extended.entryOffset,
-      });
-  }
-  partitions.sort((a, b) => a.index - b.index);
-  return {
-    scheme: 'mbr',
+  let ss = forced ?? dev.sectorSize;
+  const warnings: Finding[] = [];
+  const table = (scheme: PartitionTable['scheme'], partitions: Partition[] = []): PartitionTable => ({
+    scheme,
     sectorSize: ss,
-    diskSignature: hex8(mbr.diskSignature),
+    diskSignature: null,
     diskGuid: null,
     partitions,
     warnings,
-  };
-}
-
-async function tryHeader(dev: BlockDevice, ss: number, lba: number): Promise<GptHeader | BootprobeError> {
-  if ((lba + 1) * ss > dev.size || lba < 1)
-    return new BootprobeError('GPT_HEADER', `GPT header LBA ${lba} is outside the disk`, {
-      offset: lba * ss,
+  });
+  if (dev.size < MBR_SIZE) {
+    warnings.push({
+      code: 'TRUNCATED',
+      message: `the disk is ${dev.size} bytes, smaller than one sector`,
+      offset: 0,
     });
-  try {
-    return decodeGptHeader(new ByteView(await dev.read(lba * ss, ss), lba * ss, 'GPT header'), lba);
-  } catch (e) {
-    if (e instanceof BootprobeError) return e;
-    throw e;
+    return table('none');
   }
-}
-
-async function readEntries(dev: BlockDevice, ss: number, h: GptHeader) {
-  const at = h.entriesLba * ss;
-  const len = h.entryCount * h.entrySize;
-  if (h.entriesLba < 1 || at + len > dev.size) {
-    throw new BootprobeError(
-      'GPT_ENTRIES',
-      `GPT entry array at LBA ${h.entriesLba} (${len} bytes) lies outside the disk`,
-      { offset: h.offset + 72, structure: 'gpt' },
-    );
+  const first = new ByteView(await dev.read(0, MBR_SIZE), 0, 'mbr');
+  // A file system at sector 0 and no table (§4 VBRs; DESIGN "superfloppy"): the whole disk is one volume. Checked
+  // before the MBR because a FAT or exFAT boot sector also ends in 55 AA.
+  if (classifyBootSector(first.bytes)) {
+    return table('none', [
+      {
+        index: 1,
+        start: 0,
+        size: dev.size,
+        type: 'whole',
+        typeName: 'whole disk',
+        active: false,
+        guid: null,
+        name: null,
+        kind: 'whole',
+        attributes: null,
+        entryOffset: null,
+      },
+    ]);
   }
-  return decodeGptEntries(new ByteView(await dev.read(at, len), at, 'GPT entry array'), h);
-}
-
-async function readGpt(dev: BlockDevice, warnings: Finding[]): Promise<PartitionTable> {
-  // The header is at LBA 1 in logical sectors. A raw image does not say its sector size: a 4Kn disk has
-  // "EFI PART" at 4096, not 512 (§2).
-  let ss = dev.sectorSize;
-  if (ss === 512 && dev.size >= 8192) {
-    const at512 = await dev.read(512, 8);
-    const at4k = await dev.read(4096, 8);
-    const sig = (b: Uint8Array) => String.fromCharCode(...b) === GPT_SIGNATURE;
-    if (!sig(at512) && sig(at4k)) ss = 4096;
-  }
-  const lastLba = Math.floor(dev.size / ss) - 1;
-
-  let header = await tryHeader(dev, ss, 1);
-  let entries =
-    header instanceof BootprobeError
-      ? null
-      : await readEntries(dev, ss, header).catch((e) =>
-          e instanceof BootprobeError ? e : Promise.reject(e),
-        );
-  if (header instanceof BootprobeError || entries instanceof BootprobeError || entries === null) {
-    const why = header instanceof BootprobeError ? header.message : (entries as BootprobeError).message;
-    const backup = await tryHeader(dev, ss, lastLba);
-    if (backup instanceof BootprobeError) {
-      throw new BootprobeError(
-        'GPT_HEADER',
-        `GPT damaged: primary (${why}) and backup (${backup.message}) are both unusable`,
-        {
-          offset: ss,
-          structure: 'gpt',
-          hint: 'repair the table with a partitioning tool (gdisk can rebuild it)',
-        },
-      );
+  if (first.u16le(0x1fe) !== MBR_SIGNATURE) {
+    if ((await hasGptSignature(dev, 512)) || (await hasGptSignature(dev, 4096))) {
+      warnings.push({
+        code: 'MBR_INVALID',
+        message:
+          'a GPT header is present but sector 0 holds no protective MBR (no 55 AA); the GPT is ignored',
+        offset: 0x1fe,
+      });
     }
-    header = backup;
-    entries = await readEntries(dev, ss, backup);
-
+    return table('none');
+  }
+  const mbr = decodeMbr(first);
+  const protective = mbr.entries.find((e) => e.type === MBR_TYPE.GPT_PROTECTIVE);
+  if (protective) {
+    if (forced === undefined && ss === 512) ss = await gptSectorSize(dev);
+    checkProtectiveMbr(mbr, protective, warnings);
+    const gpt = await readGpt(dev, ss, warnings);
+    const t = table('gpt', gptPartitions(dev, ss, gpt, warnings));
+    t.diskGuid = gpt.header.diskGuid;
+    return t;
+  }
+  // §2: "EFI PART" at LBA 1 with no 0xEE entry is a leftover; Linux ignores it too.
+  if (await hasGptSignature(dev, ss)) {
     warnings.push({
       code: 'GPT_HEADER',
-      message: `primary GPT unusable (${why}); using the backup header at LBA ${lastLba}`,
+      message: `a leftover GPT header at LBA 1 is ignored: the MBR has no protective 0xEE entry`,
       offset: ss,
     });
-  } else {
-    const backup = await tryHeader(dev, ss, lastLba);
-    if (backup instanceof BootprobeError) {
-      warnings.push({
-        code: 'GPT_HEADER',
-        message: `backup GPT header at LBA ${lastLba} is unusable: ${backup.message}`,
-        offset: lastLba * ss,
-      });
-    } else if (backup.diskGuid !== header.diskGuid || backup.entriesCrc !== header.entriesCrc) {
-      warnings.push({
-        code: 'GPT_HEADER',
-        message: 'backup GPT differs from the primary',
-        offset: lastLba * ss,
-      });
-    }
   }
-  const h = header as GptHeader;
-  if (h.lastUsableLba > lastLba)
+  const t = table('mbr', await mbrPartitions(dev, ss, mbr, warnings));
+  t.diskSignature = hex8(mbr.diskSignature);
+  return t;
+}
+
+/** A raw image does not say its sector size: find the GPT header at LBA 1, else the backup at the last LBA (§2). */
+async function gptSectorSize(dev: BlockDevice): Promise<number> {
+  if (await hasGptSignature(dev, 512)) return 512;
+  if (await hasGptSignature(dev, 4096)) return 4096;
+  if (await hasGptSignature(dev, 512, Math.floor(dev.size / 512) - 1)) return 512;
+  if (await hasGptSignature(dev, 4096, Math.floor(dev.size / 4096) - 1)) return 4096;
+  return 512;
+}
+
+function checkProtectiveMbr(mbr: Mbr, pe: MbrEntry, warnings: Finding[]): void {
+  if (pe.startLba !== 1) {
     warnings.push({
-      code: 'GPT_HEADER',
-      message: `GPT last usable LBA ${h.lastUsableLba} is past the end of the disk (${lastLba})`,
-      offset: h.offset + 48,
+      code: 'MBR_INVALID',
+      message: `the protective MBR entry starts at LBA ${pe.startLba}, not 1`,
+      offset: pe.entryOffset,
     });
-  const partitions: Partition[] = (entries as Awaited<ReturnType<typeof readEntries>>).map((e) => {
-    if (e.lastLba < e.firstLba || e.firstLba < h.firstUsableLba || e.lastLba > h.lastUsableLba) {
+  }
+  const others = mbr.entries.filter((e) => e !== pe && !isEmptyEntry(e));
+  if (others.length > 0) {
+    warnings.push({
+      code: 'MBR_INVALID',
+      message: `hybrid MBR: ${others.length} MBR entr${others.length === 1 ? 'y' : 'ies'} beside the protective one are ignored; the GPT is authoritative`,
+      offset: others[0]!.entryOffset,
+    });
+  }
+}
+
+/** Byte offset of a GPT LBA (u64, up to 2^53 after narrowing), or GPT_ENTRIES when × sector size leaves the safe range. */
+function lbaBytes(lba: number, ss: number, offset: number): number {
+  const r = lba * ss;
+  if (!Number.isSafeInteger(r)) {
+    throw new BootprobeError('GPT_ENTRIES', `LBA ${lba} × ${ss} bytes does not fit in a safe integer`, {
+      offset,
+      structure: 'partition',
+      hint: 'the partition table is corrupt',
+    });
+  }
+  return r;
+}
+
+function checkOnDisk(dev: BlockDevice, p: Partition, warnings: Finding[]): void {
+  if (p.start + p.size > dev.size) {
+    warnings.push({
+      code: 'PARTITION_RANGE',
+      message: `partition ${p.index} (${p.size} bytes at ${hex(p.start)}) runs past the end of the ${dev.size}-byte disk`,
+      offset: p.entryOffset ?? undefined,
+    });
+  }
+}
+
+async function mbrPartitions(
+  dev: BlockDevice,
+  ss: number,
+  mbr: Mbr,
+  warnings: Finding[],
+): Promise<Partition[]> {
+  const partitions: Partition[] = [];
+  let extended: MbrEntry | null = null;
+  for (const e of mbr.entries) {
+    if (isEmptyEntry(e)) continue;
+    // §1: the Windows MBR code rejects any status other than 0x00 or bit 7 set: "Invalid partition table".
+    if (e.status !== 0 && (e.status & MBR_ACTIVE) === 0) {
       warnings.push({
-        code: 'GPT_ENTRIES',
-        message: `GPT entry ${e.slot + 1} (LBA ${e.firstLba}..${e.lastLba}) lies outside the usable area`,
+        code: 'MBR_INVALID',
+        message: `MBR entry ${e.slot + 1} has status ${hex2(e.status)}; the Windows MBR code stops with "Invalid partition table"`,
         offset: e.entryOffset,
       });
     }
-    return {
-      index: e.slot + 1,
-      start: e.firstLba * ss,
-      size: Math.max(0, e.lastLba - e.firstLba + 1) * ss,
+    if (e.startLba === 0) {
+      warnings.push({
+        code: 'PARTITION_RANGE',
+        message: `partition ${e.slot + 1} starts at LBA 0, over the MBR itself`,
+        offset: e.entryOffset,
+      });
+    }
+    const p = mbrPartition(e, e.slot + 1, e.startLba, ss, 'primary');
+    if (isExtended(e.type)) {
+      // §1.1 step 1: one container per MBR is standard; Linux also follows only the first.
+      if (extended) {
+        warnings.push({
+          code: 'EBR_CHAIN',
+          message: `a second extended partition in MBR entry ${e.slot + 1} is not followed`,
+          offset: e.entryOffset,
+        });
+      } else extended = e;
+    }
+    checkOnDisk(dev, p, warnings);
+    partitions.push(p);
+  }
+  if (extended) {
+    const logicals = await readEbrChain(dev, ss, extended, warnings);
+    // Linux numbers logical partitions from 5, one per link that holds a partition.
+    logicals.forEach((l, i) => {
+      const p = mbrPartition(l.entry, 5 + i, l.startLba, ss, 'logical');
+      checkOnDisk(dev, p, warnings);
+      partitions.push(p);
+    });
+  }
+  return partitions;
+}
+
+function mbrPartition(
+  e: MbrEntry,
+  index: number,
+  startLba: number,
+  ss: number,
+  kind: 'primary' | 'logical',
+): Partition {
+  return {
+    index,
+    // u32 LBAs (a logical's is EBR + u32, the EBR inside a u32-sized container) × ≤ 4096 stay below 2^45: safe.
+    start: startLba * ss,
+    size: e.sectorCount * ss,
+    type: hex2(e.type),
+    typeName: mbrTypeName(e.type),
+    active: (e.status & MBR_ACTIVE) !== 0,
+    guid: null,
+    name: null,
+    kind,
+    attributes: null,
+    entryOffset: e.entryOffset,
+  };
+}
+
+function gptPartitions(dev: BlockDevice, ss: number, gpt: Gpt, warnings: Finding[]): Partition[] {
+  const h = gpt.header;
+  const diskLastLba = Math.floor(dev.size / ss) - 1;
+  // §2 step 4: LastUsable < disk sectors. A disk image grown after partitioning shows this too.
+  if (h.lastUsableLba > diskLastLba) {
+    warnings.push({
+      code: 'GPT_HEADER',
+      message: `GPT last usable LBA ${h.lastUsableLba} is past the disk's last LBA ${diskLastLba}: the image is truncated`,
+      offset: h.offset + 0x30,
+    });
+  }
+  const partitions: Partition[] = [];
+  for (const e of gpt.entries) {
+    const index = e.slot + 1;
+    if (e.lastLba < e.firstLba || e.firstLba < h.firstUsableLba || e.lastLba > h.lastUsableLba) {
+      warnings.push({
+        code: 'GPT_ENTRIES',
+        message: `GPT entry ${index} (LBA ${e.firstLba}..${e.lastLba}) lies outside the usable LBAs ${h.firstUsableLba}..${h.lastUsableLba}`,
+        offset: e.entryOffset,
+      });
+    }
+    const sectors = e.lastLba >= e.firstLba ? e.lastLba - e.firstLba + 1 : 0;
+    const p: Partition = {
+      index,
+      start: lbaBytes(e.firstLba, ss, e.entryOffset),
+      size: lbaBytes(sectors, ss, e.entryOffset),
       type: e.typeGuid,
       typeName: gptTypeName(e.typeGuid),
       active: false,
@@ -277,22 +278,77 @@ async function readGpt(dev: BlockDevice, warnings: Finding[]): Promise<Partition
       attributes: `0x${e.attributes.toString(16).padStart(16, '0')}`,
       entryOffset: e.entryOffset,
     };
-  });
-  return { scheme: 'gpt', sectorSize: ss, diskSignature: null, diskGuid: h.diskGuid, partitions, warnings };
+    checkOnDisk(dev, p, warnings);
+    partitions.push(p);
+  }
+  // §2 step 4: entries don't overlap. Sorted by start, each must begin after the previous one ends.
+  const sorted = [...gpt.entries].sort((a, b) => a.firstLba - b.firstLba);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    if (b.firstLba <= a.lastLba) {
+      warnings.push({
+        code: 'GPT_ENTRIES',
+        message: `GPT entries ${a.slot + 1} and ${b.slot + 1} overlap at LBA ${b.firstLba}`,
+        offset: b.entryOffset,
+      });
+    }
+  }
+  return partitions;
 }
 
-/** A bounded view of one partition; PARTITION_RANGE when it does not fit on the disk. */
+/**
+ * A bounded view of one partition. PARTITION_RANGE when it is empty or does not fit on the disk: the table lists
+ * such a partition with a warning, but nothing is read through it.
+ */
 export function partitionDevice(dev: BlockDevice, p: Partition): SliceDevice {
-  if (p.start + p.size > dev.size || p.size <= 0) {
+  if (
+    !Number.isSafeInteger(p.start) ||
+    !Number.isSafeInteger(p.size) ||
+    p.start < 0 ||
+    p.size <= 0 ||
+    p.start + p.size > dev.size
+  ) {
     throw new BootprobeError(
       'PARTITION_RANGE',
       `partition ${p.index} (${p.size} bytes at ${hex(p.start)}) does not fit on the ${dev.size}-byte disk`,
       {
         offset: p.entryOffset ?? undefined,
         structure: 'partition',
-        hint: 'the partition table is damaged or the image truncated',
+        hint: 'the partition table is damaged or the image is truncated',
+        data: { start: p.start, size: p.size, diskSize: dev.size },
       },
     );
   }
   return new SliceDevice(dev, p.start, p.size, `partition ${p.index}`);
+}
+
+function describeChoices(choices: readonly Partition[]): string {
+  if (choices.length === 0) return 'the disk has no partitions';
+  return `partitions: ${choices.map((p) => `${p.index} (${p.typeName}${p.name ? ` "${p.name}"` : ''}, ${p.size} bytes)`).join(', ')}`;
+}
+
+/**
+ * The partition `-p N` names. With `index`: that partition, or PARTITION_CHOICE listing the choices (an extended
+ * container is no choice: it holds no file system). Without: the only partition there is, else PARTITION_CHOICE;
+ * callers that can look inside volumes (the CLI's "the only file system") decide before calling this.
+ */
+export function selectPartition(table: PartitionTable, index?: number): Partition {
+  const choices = table.partitions.filter((p) => !isExtendedContainer(p));
+  if (index !== undefined) {
+    const p = choices.find((x) => x.index === index);
+    if (p) return p;
+    const container = table.partitions.some((x) => x.index === index);
+    throw new BootprobeError(
+      'PARTITION_CHOICE',
+      `${container ? `partition ${index} is an extended container, not a volume` : `no partition ${index}`}; ${describeChoices(choices)}`,
+      { hint: 'choose one with -p N', data: { choices: choices.map((x) => x.index) } },
+    );
+  }
+  if (choices.length === 1) return choices[0]!;
+  throw new BootprobeError(
+    'PARTITION_CHOICE',
+    `${choices.length === 0 ? 'no partition to choose' : `${choices.length} partitions to choose from`}; ${describeChoices(choices)}`,
+    { hint: 'choose one with -p N', data: { choices: choices.map((x) => x.index) } },
+  );
 }

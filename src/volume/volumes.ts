@@ -2,7 +2,7 @@
 import type { BlockDevice } from '../io/index.js';
 import { classifyBootSector, fatTypeOf } from './boot-record.js';
 import type { Partition, PartitionTable } from './partition.js';
-import { readPartitionTable } from './partition-table.js';
+import { isExtendedContainer, readPartitionTable } from './partition-table.js';
 
 export type FsType = 'ntfs' | 'fat12' | 'fat16' | 'fat32' | 'exfat';
 
@@ -29,8 +29,7 @@ export async function describeVolumes(disk: BlockDevice): Promise<DiskVolumes> {
   const volumes: VolumeSummary[] = [];
   for (const p of table.partitions) {
     // An extended container holds EBRs, not a file system.
-    const container = p.kind === 'primary' && (p.type === '0x05' || p.type === '0x0f');
-    volumes.push({ ...p, filesystem: container ? null : await identifyFileSystem(disk, p) });
+    volumes.push({ ...p, filesystem: isExtendedContainer(p) ? null : await identifyFileSystem(disk, p) });
   }
   return { table, volumes };
 }
