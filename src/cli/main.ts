@@ -2,6 +2,7 @@
 // JSON, and map errors to exit codes: 0 ok, 1 verdict failed, 2 usage, 3 unreadable/corrupt input, 4 unsafe write.
 import { Command, CommanderError, Option } from 'commander';
 import { BootprobeError, type ErrorKind } from '../errors.js';
+import { bcdCommand } from './commands/bcd.js';
 import { convertCommand } from './commands/convert.js';
 import { catCommand, extractCommand, lsCommand, statCommand } from './commands/files.js';
 import { infoCommand } from './commands/info.js';
@@ -103,6 +104,19 @@ function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>)
     .action(async (image: string, p: string, dest: string, opts) =>
       run((ctx) => extractCommand(ctx, image, p, dest, opts)),
     );
+
+  program
+    .command('bcd')
+    .description('the BCD store as `bcdedit /enum all` prints it (found in the image, or a store file)')
+    .argument('<source>', 'disk image or BCD file')
+    .addOption(partitionOption())
+    .option(
+      '--file <path>',
+      'the store inside the image (default: \\EFI\\Microsoft\\Boot\\BCD on the ESP, \\Boot\\BCD on the active partition)',
+    )
+    .option('-v, --verbose', 'as `bcdedit /enum all /v`: identifiers as GUIDs, devices in detail')
+    .option('--json', 'print JSON')
+    .action(async (source: string, opts) => run((ctx) => bcdCommand(ctx, source, opts)));
 
   program
     .command('reg')

@@ -21,9 +21,9 @@ const gptImg = path.join(t.dir, 'gpt.img');
 beforeAll(() => {
   for (const tool of ['sfdisk', 'sgdisk', 'mkntfs', 'ntfs-3g', 'mkfs.fat', 'mcopy', 'hivexregedit'])
     requireTool(tool);
-  // MBR disk: one active NTFS partition holding \Boot\BCD and a dirty SYSTEM hive with its logs.
+  // MBR disk: one active NTFS partition at 1 MiB with the signature the BIOS store's partition devices name holding \Boot\BCD and a dirty SYSTEM hive with its logs.
   sh('truncate', ['-s', '40M', mbrImg]);
-  sh('sfdisk', ['-q', mbrImg], 'label: dos\nlabel-id: 0xa9083c0a\nstart=2048, type=7, bootable\n');
+  sh('sfdisk', ['-q', mbrImg], 'label: dos\nlabel-id: 0xddba6bbb\nstart=2048, type=7, bootable\n');
   const part = path.join(t.dir, 'part.raw');
   sh('truncate', ['-s', String(40 * 1024 * 1024 - 2048 * 512), part]);
   sh('mkntfs', ['-q', '-F', '-Q', part]);
@@ -86,5 +86,31 @@ describe('reg on disk images', () => {
       '\\',
     ]);
     expect(Buffer.from(r.stdoutBytes).equals(want)).toBe(true);
+  });
+});
+
+describe('bcd on disk images', () => {
+  it('decodes the BIOS store found on the active partition and names its partition devices after the image', async () => {
+    const r = await runCli(['bcd', mbrImg]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Windows Boot Manager\n-{20}\nidentifier {14}\{bootmgr\}$/m);
+    expect(r.stdout).toMatch(/^device {18}partition=image partition 1$/m);
+    const j = JSON.parse((await runCli(['bcd', '--json', mbrImg])).stdout);
+    expect(j.store).toContain('/Boot/BCD');
+    expect(j.objects.length).toBeGreaterThan(5);
+  });
+
+  it('decodes the UEFI store found on the EFI system partition', async () => {
+    const r = await runCli(['bcd', '--json', gptImg]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.store).toContain('/EFI/Microsoft/Boot/BCD');
+    expect(j.objects.some((o: { alias: string | null }) => o.alias === '{bootmgr}')).toBe(true);
+  });
+
+  it('a hive that is not a store is refused with exit 3', async () => {
+    const r = await runCli(['bcd', '--file', '\\Windows\\System32\\config\\SYSTEM', mbrImg]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not a BCD store/);
   });
 });

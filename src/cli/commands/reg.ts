@@ -8,6 +8,8 @@ import type { FileSystem } from '../../fs/file-system.js';
 import { exportRegBytes, type Hive, logNamesFor, openHive } from '../../hive/index.js';
 import { REG, type RegistryValue } from '../../hive/key.js';
 import { decodeUtf16, toHex } from '../../io/byte-view.js';
+import type { PartitionTable } from '../../volume/partition.js';
+import { readPartitionTable } from '../../volume/partition-table.js';
 import { findBcdStores, readSmallFile } from '../../windows/find-bcd.js';
 import type { CliContext } from '../context.js';
 import { parsePartition } from './files.js';
@@ -24,6 +26,8 @@ const MAX_HIVE = 1024 * 1024 * 1024;
 
 export interface LoadedHive {
   hive: Hive;
+  /** The partition table of the image the hive was read from; null for a hive file. */
+  table: PartitionTable | null;
   /** Where it came from, for messages and the default export prefix. */
   where: string;
   fileName: string;
@@ -51,7 +55,7 @@ export async function loadHive(ctx: CliContext, target: string, opts: RegOptions
     }
     const fileName = path.basename(target);
     const hive = openHive(bytes, { logs, strict, name: fileName });
-    return { hive, where: target, fileName, isBcd: hive.getKey('\\Objects') !== null };
+    return { hive, table: null, where: target, fileName, isBcd: hive.getKey('\\Objects') !== null };
   }
   const image = await ctx.openImage(target);
   let fs: FileSystem;
@@ -95,6 +99,7 @@ export async function loadHive(ctx: CliContext, target: string, opts: RegOptions
   const hive = openHive(bytes, { logs, strict, name: entry.path });
   return {
     hive,
+    table: await readPartitionTable(image),
     where: `${target} ${where} ${entry.path}`,
     fileName: entry.name,
     isBcd: hive.getKey('\\Objects') !== null,
