@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds samples/template.vhdx: the image README's quick start runs on. Made only with independent tools: sfdisk
-# (MBR, one active NTFS partition), mkntfs + ntfs-3g (a Windows-like tree), qemu-img (dynamic VHDX, 1 MiB blocks).
+# (MBR, one active NTFS partition at 1 MiB, disk signature 0xa9083c0a), mkntfs + ntfs-3g (a Windows-like tree),
+# qemu-img (dynamic VHDX, 1 MiB blocks). Its \Boot\BCD is test/fixtures/bcd/known-answers-1.BCD (written by hivex
+# from the facts of the bcdedit listing in known-answers.md §1, whose partition devices name this very disk).
 # Needs root for the FUSE mount. Regenerate with: bash scripts/make-sample.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,7 @@ mkntfs -q -F -Q -s 512 -c 4096 -L "System Reserved" -p 2048 -H 255 -S 63 "$part"
 mkdir "$work/mnt"
 ntfs-3g "$part" "$work/mnt"
 mkdir -p "$work/mnt/Boot" "$work/mnt/Windows/System32/config" "$work/mnt/Windows/Setup/State"
+cp test/fixtures/bcd/known-answers-1.BCD "$work/mnt/Boot/BCD"
 printf '[State]\r\nImageState=IMAGE_STATE_COMPLETE\r\n' >"$work/mnt/Windows/Setup/State/State.ini"
 printf 'bootprobe sample: not a real Windows installation\r\n' >"$work/mnt/README.txt"
 head -c 70000 /dev/zero | tr '\0' 'B' >"$work/mnt/Windows/System32/big.dat"

@@ -18,15 +18,13 @@ describe('BCD store locations — bcd.md §1', () => {
     expect(c[0]!.found).toEqual({ reason: `no ${BIOS_STORE}` });
   });
 
-  it('on the sample template: the active NTFS partition has \\Boot but no store yet', async () => {
+  it('on the sample template: \\Boot\\BCD on the active NTFS partition comes first', async () => {
     const p = path.join(REPO, 'samples/template.vhdx');
     const img = await openImage(await FileDevice.open(p), { path: p });
     const c = await findBcdStores(img);
-    expect(c[0]).toMatchObject({
-      role: 'active partition',
-      path: BIOS_STORE,
-      found: { reason: `no ${BIOS_STORE}` },
-    });
+    expect(c[0]).toMatchObject({ role: 'active partition', path: BIOS_STORE });
+    expect('entry' in c[0]!.found && c[0]!.found.entry.size).toBe(28672);
+    expect(c[1]).toMatchObject({ path: UEFI_STORE, found: { reason: `no ${UEFI_STORE}` } });
     await img.close();
   });
 });
