@@ -127,3 +127,23 @@ describe('vhdx/hyperv-fixed.vhdx.gz: NTFS formatted by Windows inside a Hyper-V 
     expect(r.stdout).toMatch(/^\$Deleted\/$/m);
   });
 });
+
+describe('boot code of the Windows-made corpus disks (boot-sectors.md §1.2, §4.1)', () => {
+  it('dfir: Windows NT6 MBR code and an NTFS VBR loading BOOTMGR (Windows 8+ build)', async () => {
+    const j = await info(corpus('ntfs/dfirntfs-ntfs_index-mbr-disk.raw'));
+    expect(j.mbrBootCode.kind).toBe('windows-nt6');
+    expect(j.partitions[0].bootCode).toMatchObject({ loader: 'bootmgr' });
+    expect(j.partitions[0].bootCode.description).toMatch(/Windows 8 or later/);
+  });
+
+  it('boot.sdi: the NT5 NTFS VBR loads NTLDR', async () => {
+    const { classifyVbr } = await import('../../src/volume/boot-code.js');
+    const b = readFileSync(corpus('ntfs/msmedia-boot.sdi'));
+    expect(classifyVbr(new Uint8Array(b.subarray(0x2000, 0x2000 + 8192))).loader).toBe('ntldr');
+  });
+
+  it('the EBR-chain disk carries the Windows NT6 MBR code (signature 0x882edd52)', async () => {
+    const j = await info(path.join(t.dir, 'mbr-win-512.raw'));
+    expect(j.mbrBootCode.kind).toBe('windows-nt6');
+  });
+});

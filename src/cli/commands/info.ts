@@ -59,6 +59,7 @@ export function volumesToJson(
     tableSectorSize: t.sectorSize,
     ...(t.scheme === 'mbr' ? { diskSignature: t.diskSignature } : {}),
     ...(t.scheme === 'gpt' ? { diskGuid: t.diskGuid } : {}),
+    mbrBootCode: disk.mbrCode ? { kind: disk.mbrCode.kind, description: disk.mbrCode.description } : null,
     partitions: disk.volumes.map((v) => ({
       index: v.index,
       start: v.start,
@@ -71,6 +72,7 @@ export function volumesToJson(
       kind: v.kind,
       filesystem: v.filesystem,
       label: labels.get(v.index) ?? null,
+      bootCode: v.bootCode,
     })),
   };
 }
@@ -85,15 +87,16 @@ export function renderVolumes(disk: DiskVolumes, labels = new Map<number, string
         ? `, disk ${t.diskGuid}`
         : '';
   const lines = [`partitions: ${t.scheme}${id}, ${t.sectorSize}-byte sectors`];
+  if (disk.mbrCode) lines.push(`MBR boot code: ${disk.mbrCode.description}`);
   if (disk.volumes.length === 0) lines.push('  (none)');
   else {
     lines.push(
-      `  ${'#'.padEnd(3)} ${'boot'.padEnd(4)} ${'start'.padStart(14)} ${'size'.padStart(14)}  ${'type'.padEnd(28)} fs`,
+      `  ${'#'.padEnd(3)} ${'boot'.padEnd(4)} ${'start'.padStart(14)} ${'size'.padStart(14)}  ${'type'.padEnd(28)} fs      loader    label`,
     );
     for (const v of disk.volumes) {
       const type = `${v.typeName}${v.name ? ` "${v.name}"` : ''}`;
       lines.push(
-        `  ${String(v.index).padEnd(3)} ${(v.active ? '*' : '').padEnd(4)} ${String(v.start).padStart(14)} ${String(v.size).padStart(14)}  ${type.padEnd(28)} ${(v.filesystem ?? '-').padEnd(7)} ${labels.get(v.index) ?? ''}`.trimEnd(),
+        `  ${String(v.index).padEnd(3)} ${(v.active ? '*' : '').padEnd(4)} ${String(v.start).padStart(14)} ${String(v.size).padStart(14)}  ${type.padEnd(28)} ${(v.filesystem ?? '-').padEnd(7)} ${(v.bootCode?.loader ?? '-').padEnd(9)} ${labels.get(v.index) ?? ''}`.trimEnd(),
       );
     }
   }
