@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyMbrCode, classifyVbr } from '../../../src/volume/boot-code.js';
