@@ -471,7 +471,7 @@ export function encodeBcdDevice(device: BcdDevice): Uint8Array {
   if (!options) {
     throw new BootprobeError('BCD_DEVICE', `BCD device options ${device.options} is not a GUID`, {
       structure: 'bcd.device',
-      hint: 'give the options object as {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}',
+      hint: 'give the options object as a braced GUID, {8-4-4-4-12 hex digits}',
       kind: 'usage',
     });
   }
@@ -594,7 +594,7 @@ export function gptPartitionDevice(diskGuid: string, partitionGuid: string): Bcd
   if (!d || !p) {
     throw new BootprobeError('BCD_DEVICE', `not GUIDs: ${diskGuid}, ${partitionGuid}`, {
       structure: 'bcd.device',
-      hint: 'give GUIDs as {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}',
+      hint: 'give GUIDs as a braced GUID, {8-4-4-4-12 hex digits}',
       kind: 'usage',
     });
   }

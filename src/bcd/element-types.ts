@@ -357,7 +357,7 @@ const APPLICATION_TABLES: Record<number, Record<number, string>> = {
 };
 
 /**
- * bcdedit's name for an element, or null when bcdedit prints it as `custom:XXXXXXXX` (bcd.md §6.8).
+ * bcdedit's name for an element, or null when bcdedit prints it as `custom:<type in hex>` (bcd.md §6.8).
  * `applicationCode` is the ApplicationCode of the object (for an inherit object of class 2, its low 20 bits:
  * bcd.md §4), or null when class-2 elements have no table in that object.
  */

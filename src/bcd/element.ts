@@ -1,5 +1,5 @@
 // BCD element values decoded per format class and printed as bcdedit prints them (docs/bcd.md §4, §4.1, §6.8).
-// A value is the single `Element` value of an `Objects\{guid}\Elements\XXXXXXXX` key (bcd.md §2 [C]).
+// A value is the single `Element` value of an `Objects\{guid}\Elements\<type in hex>` key (bcd.md §2 [C]).
 import { BootprobeError, hex } from '../errors.js';
 import { REG } from '../hive/key.js';
 import { decodeUtf16, toHex } from '../io/index.js';

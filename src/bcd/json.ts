@@ -8,7 +8,7 @@ import type { BcdStore } from './store.js';
 export interface BcdJsonElement {
   /** '0x' + 8 lower-case hex digits. */
   readonly type: string;
-  /** bcdedit's name or custom:xxxxxxxx. */
+  /** bcdedit's name or custom:<type in hex>. */
   readonly name: string;
   /** What bcdedit prints, list entries joined by '\n'. */
   readonly display: string;

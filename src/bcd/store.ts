@@ -12,7 +12,7 @@ import { namingApplicationCode, objectHeading } from './object-types.js';
 export interface BcdElement {
   /** Element type code (bcd.md §4). */
   readonly type: number;
-  /** bcdedit's name, or `custom:xxxxxxxx` (bcd.md §6.8). */
+  /** bcdedit's name, or `custom:<type in hex>` (bcd.md §6.8). */
   readonly name: string;
   /** False when bcdedit has no name for it (printed as custom:). */
   readonly named: boolean;
@@ -74,7 +74,7 @@ const ELEMENT_KEY = /^[0-9a-f]{8}$/i;
 /**
  * Reads a BCD store from the root key of its hive (bcd.md §2). Throws BCD_INVALID when the layout is not a BCD
  * store or an element is malformed, BCD_DEVICE when a device element's bytes are; every message names the object and
- * the element. Unknown element types are kept (named custom:xxxxxxxx), never dropped.
+ * the element. Unknown element types are kept (named custom:<type in hex>), never dropped.
  */
 export function readBcdStore(root: RegistryKey): BcdStore {
   const objectsKey = root.subkey('Objects');

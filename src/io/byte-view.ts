@@ -162,7 +162,7 @@ export function formatGuid(b: Uint8Array): string {
   return `${d1}-${d2}-${d3}-${d4}-${d5}`;
 }
 
-/** Parses '{xxxxxxxx-...}' or 'xxxxxxxx-...' into Windows mixed-endian bytes; null when malformed. */
+/** Parses a GUID, braced or not, into Windows mixed-endian bytes; null when malformed. */
 export function parseGuid(text: string): Uint8Array | null {
   const m = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i.exec(
     text.trim(),

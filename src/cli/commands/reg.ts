@@ -152,20 +152,26 @@ function valueText(v: RegistryValue): string {
   return f;
 }
 
+/** Loads the hive, reports its findings, and finds the key both reg commands start from. */
+async function openKey(ctx: CliContext, target: string, keyPath: string | undefined, opts: RegOptions) {
+  const loaded = await loadHive(ctx, target, opts);
+  for (const w of loaded.hive.warnings) ctx.warn(w.message);
+  const key = loaded.hive.getKey(keyPath ?? '\\');
+  if (!key) {
+    throw new BootprobeError('KEY_NOT_FOUND', `no key ${keyPath} in ${loaded.fileName}`, {
+      hint: 'list the parent key with `bootprobe reg`',
+    });
+  }
+  return { ...loaded, key };
+}
+
 export async function regCommand(
   ctx: CliContext,
   target: string,
   keyPath: string | undefined,
   opts: RegOptions,
 ) {
-  const { hive, isBcd, fileName } = await loadHive(ctx, target, opts);
-  for (const w of hive.warnings) ctx.warn(w.message);
-  const key = hive.getKey(keyPath ?? '\\');
-  if (!key) {
-    throw new BootprobeError('KEY_NOT_FOUND', `no key ${keyPath} in ${fileName}`, {
-      hint: 'list the parent key with `bootprobe reg`',
-    });
-  }
+  const { key, isBcd, fileName } = await openKey(ctx, target, keyPath, opts);
   const prefix = opts.prefix ?? defaultPrefix(fileName, isBcd);
   const full = key.path === '\\' ? prefix : `${prefix}${key.path}`;
   if (opts.json) {
@@ -210,10 +216,7 @@ export async function regExportCommand(
   keyPath: string | undefined,
   opts: RegOptions,
 ) {
-  const { hive, isBcd, fileName } = await loadHive(ctx, target, opts);
-  for (const w of hive.warnings) ctx.warn(w.message);
-  if (keyPath && !hive.getKey(keyPath))
-    throw new BootprobeError('KEY_NOT_FOUND', `no key ${keyPath} in ${fileName}`);
+  const { hive, isBcd, fileName } = await openKey(ctx, target, keyPath, opts);
   const bytes = exportRegBytes(hive, {
     prefix: opts.prefix ?? defaultPrefix(fileName, isBcd),
     keyPath: keyPath ?? '\\',
