@@ -6,6 +6,7 @@ import { bcdCommand } from './commands/bcd.js';
 import { convertCommand } from './commands/convert.js';
 import { catCommand, extractCommand, lsCommand, statCommand } from './commands/files.js';
 import { infoCommand } from './commands/info.js';
+import { peCommand } from './commands/pe.js';
 import { regCommand, regExportCommand } from './commands/reg.js';
 import { CliContext, type CliIo, type GlobalOptions } from './context.js';
 
@@ -117,6 +118,24 @@ function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>)
     .option('-v, --verbose', 'as `bcdedit /enum all /v`: identifiers as GUIDs, devices in detail')
     .option('--json', 'print JSON')
     .action(async (source: string, opts) => run((ctx) => bcdCommand(ctx, source, opts)));
+
+  program
+    .command('pe')
+    .description(
+      'machine, subsystem and versions of an executable; with --target-os, whether Windows would start it',
+    )
+    .argument('<source>', 'executable file, or a disk image followed by a path inside it')
+    .argument('[path]', 'the executable inside the image')
+    .addOption(partitionOption())
+    .option(
+      '--target-os <version>',
+      'xp, 2003, vista, 7, 8, 8.1, 10, 11 or an NT version such as 5.1 (exit 1 when it would not run)',
+    )
+    .option('--target-arch <arch>', 'x86, x64 or arm64 (default: x86 for XP and older, else x64)')
+    .option('--json', 'print JSON')
+    .action(async (source: string, p: string | undefined, opts) =>
+      run((ctx) => peCommand(ctx, source, p, opts)),
+    );
 
   program
     .command('reg')
