@@ -1,6 +1,6 @@
 // VHD fixed, dynamic and differencing images, read (docs/vhd-vhdx.md Part 1).
 import { BootprobeError, type Finding, hex } from '../../errors.js';
-import { type BlockDevice, ByteView, checkRange, decodeUtf16, isPowerOfTwo } from '../../io/index.js';
+import { type BlockDevice, ByteView, checkRange, isPowerOfTwo } from '../../io/index.js';
 import type { DiskImage, Extent, ImageInfo, OpenImageOptions, ParentLocatorEntry } from '../disk-image.js';
 import { openParent, type ParentCandidate } from '../open-image.js';
 import { pushSegment, readSegments, type Segment, segmentsToExtents } from '../segments.js';
@@ -21,12 +21,11 @@ import {
   type VhdFooter,
 } from './footer.js';
 import { chsSize } from './geometry.js';
+import { readVhdParentLocator } from './parent-locator.js';
 
 const SECTOR = 512;
 /** Block sizes we accept: a power of two from one sector to 256 MiB (the spec default is 2 MiB; larger is hostile). */
 const MAX_BLOCK_SIZE = 256 * 1024 * 1024;
-/** A locator path longer than this is not a path (Windows' longest path is 32,767 UTF-16 units). */
-const MAX_LOCATOR_BYTES = 65536;
 const BITMAPS_KEPT = 64;
 
 interface Located {
@@ -128,6 +127,8 @@ export class VhdImage implements DiskImage {
     readonly parent: DiskImage | null,
     readonly warnings: Finding[],
     info: ImageInfo,
+    /** Where block data must end: the trailing footer's offset (or the file size when only the copy at 0 is left). */
+    private readonly dataEnd: number,
   ) {
     this.size = footer.currentSize;
     this.blockSize = header?.blockSize ?? 0;
@@ -145,11 +146,13 @@ export class VhdImage implements DiskImage {
     const e = await this.bat!.entry(b);
     if (e === VHD_BAT_UNUSED) return null;
     const at = e * SECTOR;
+    // Only the part of the last block the virtual size covers must exist; a block may not overlap the footer
+    // copy at 0 or the footer at the end (§1.1 layout).
     const need = this.bitmapSize + Math.min(this.blockSize, this.size - b * this.blockSize);
-    if (at < SECTOR || at + need > this.dev.size) {
+    if (at < SECTOR || at + need > this.dataEnd) {
       throw new BootprobeError(
         'VHD_BLOCK',
-        `VHD BAT entry ${b} (at ${hex(this.bat!.offset + 4 * b)}) points to sector ${hex(e)}, outside the ${this.dev.size}-byte file`,
+        `VHD BAT entry ${b} (at ${hex(this.bat!.offset + 4 * b)}) points to sector ${hex(e)}: its ${need} bytes at ${hex(at)} run past ${hex(this.dataEnd)}, where the file's data area ends`,
         {
           offset: this.bat!.offset + 4 * b,
           structure: 'vhd.bat',
@@ -185,9 +188,16 @@ export class VhdImage implements DiskImage {
     while (pos < to) {
       const s = Math.floor(pos / SECTOR);
       const present = bit(s);
-      let end = (s + 1) * SECTOR;
-      while (end < to && bit(end / SECTOR) === present) end += SECTOR;
-      end = Math.min(end, to);
+      const full = present ? 0xff : 0x00;
+      let t = s + 1;
+      const last = Math.ceil(to / SECTOR);
+      // Whole bytes of equal bits are skipped 8 sectors at a time (qemu's bitmaps are all 0xFF).
+      while (t < last) {
+        if ((t & 7) === 0 && t + 8 <= last && bm[t >> 3] === full) t += 8;
+        else if (bit(t) === present) t++;
+        else break;
+      }
+      const end = Math.min(t * SECTOR, to);
       fn(pos, end, present);
       pos = end;
     }
@@ -212,18 +222,17 @@ export class VhdImage implements DiskImage {
       const at = await this.blockOffset(b);
       if (at === null) {
         pushSegment(segs, { kind: missing, at: pos, n, outAt });
-      } else if (!this.differencing) {
-        // Dynamic disks: data is read directly, as qemu does (qemu sets every bitmap bit and ignores the bitmap
-        // when reading; Windows zero-fills a new block), so `convert` matches `qemu-img convert` (§1.5).
-        pushSegment(segs, { kind: 'file', at: at + this.bitmapSize + inBlock, n, outAt });
       } else {
+        // §1.5 "Read of sector s": a clear bit is a sector never written here: zeros in a dynamic disk, the
+        // parent's sector in a differencing one. qemu sets every bit when it allocates and Windows zero-fills,
+        // so for their files this equals reading the block straight (what qemu does for dynamic disks).
         const bm = await this.bitmap(b, at);
         this.runs(bm, inBlock, inBlock + n, (s, e, present) =>
           pushSegment(
             segs,
             present
               ? { kind: 'file', at: at + this.bitmapSize + s, n: e - s, outAt: outAt + (s - inBlock) }
-              : { kind: 'parent', at: b * bs + s, n: e - s, outAt: outAt + (s - inBlock) },
+              : { kind: missing, at: b * bs + s, n: e - s, outAt: outAt + (s - inBlock) },
           ),
         );
       }
@@ -250,39 +259,6 @@ export class VhdImage implements DiskImage {
   async close(): Promise<void> {
     await this.parent?.close();
     await this.dev.close();
-  }
-}
-
-/** Reads one parent locator's path (§1.4: W2ru/W2ku UTF-16LE; Wi2r/Wi2k 8-bit; MacX UTF-8 file URL). */
-async function readLocator(
-  dev: BlockDevice,
-  l: VhdDynamicHeader['locators'][number],
-): Promise<string | null> {
-  if (l.dataLength === 0 || l.dataLength > MAX_LOCATOR_BYTES || l.dataOffset + l.dataLength > dev.size) {
-    throw new BootprobeError(
-      'VHD_DYNAMIC_HEADER',
-      `VHD parent locator '${l.code}' at ${hex(l.entryOffset)}: ${l.dataLength} bytes at ${hex(l.dataOffset)} lie outside the file`,
-      {
-        offset: l.entryOffset,
-        structure: 'vhd.parent_locator',
-        hint: 'the dynamic header is corrupt; pass --parent PATH to name the parent',
-      },
-    );
-  }
-  const data = await dev.read(l.dataOffset, l.dataLength);
-  switch (l.code) {
-    case 'W2ru':
-    case 'W2ku':
-      return decodeUtf16(data, true, true);
-    case 'Wi2r':
-    case 'Wi2k':
-      return String.fromCharCode(...data).replace(/\0.*$/, '');
-    case 'MacX': {
-      const url = new TextDecoder().decode(data).replace(/\0.*$/, '');
-      return url.startsWith('file://') ? decodeURIComponent(url.slice(7).replace(/^localhost/, '')) : url;
-    }
-    default:
-      return null; // 'Mac ' is an alias record, not a path.
   }
 }
 
@@ -317,10 +293,11 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
   }
 
   if (footer.diskType === VHD_DISK_TYPE.FIXED) {
-    if (footer.currentSize + 511 > fileSize) {
+    // §1.1: a fixed disk is its data followed by the footer, so the data ends where the footer starts.
+    if (footer.currentSize > footerAt) {
       throw new BootprobeError(
         'VHD_FOOTER',
-        `fixed VHD: current size ${footer.currentSize} does not fit in the ${fileSize}-byte file`,
+        `fixed VHD: current size ${footer.currentSize} does not fit before the footer at ${hex(footerAt)}`,
         {
           offset: footerAt + 48,
           structure: 'vhd.footer',
@@ -397,6 +374,23 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
         },
       );
     }
+    // The whole declared BAT should lie in the file (qemu and Windows reserve max table entries × 4 bytes, §1.5).
+    // A larger count is damage, but harmless to reading: only the `needed` entries are ever used, so it is a
+    // finding, and an error with --strict.
+    if (header.tableOffset + header.maxTableEntries * 4 > fileSize) {
+      const msg = `VHD dynamic header at ${hex(ho)}: ${header.maxTableEntries} BAT entries at ${hex(header.tableOffset)} run past the ${fileSize}-byte file`;
+      if (strict)
+        throw new BootprobeError('VHD_BAT', msg, {
+          offset: ho + 28,
+          structure: 'vhd.dynamic_header',
+          hint: 'the header is corrupt; without --strict only the entries the virtual size needs are read',
+        });
+      warnings.push({
+        code: 'VHD_BAT',
+        message: `${msg} (only the first ${needed} are used)`,
+        offset: ho + 28,
+      });
+    }
     bat = new VhdBat(dev, header.tableOffset, needed);
     Object.assign(details, {
       batOffset: header.tableOffset,
@@ -422,22 +416,34 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
     details.parentUniqueId = header.parentUniqueId;
     const locators: ParentLocatorEntry[] = [];
     for (const l of header.locators) {
-      const value = await readLocator(dev, l);
+      // A damaged locator must not stop --parent or the other locators: a finding, an error only with --strict.
+      let value: string | null;
+      try {
+        value = await readVhdParentLocator(dev, l);
+      } catch (e) {
+        if (strict || !(e instanceof BootprobeError)) throw e;
+        warnings.push({ code: e.code, message: e.message, offset: l.entryOffset });
+        continue;
+      }
       if (value !== null) locators.push({ kind: l.code, value });
     }
     if (header.parentName) locators.push({ kind: 'parent name', value: header.parentName });
     const files = options.files;
     const candidates: ParentCandidate[] = [];
     const beside = (p: string) => (files ? files.resolveBeside(childPath, p) : p);
-    // Order: relative locators, absolute ones, the stored parent name, then each name's last component beside the
-    // child (§1.4 step 2: the only route for qemu-made children, which carry no locators).
-    for (const kind of ['W2ru', 'Wi2r', 'W2ku', 'Wi2k', 'MacX', 'parent name']) {
+    // §1.4 "Opening a differencing parent" step 2: W2ru, W2ku, Wi2r, Wi2k (MacX after them), the parent unicode
+    // name as given, then its last component beside the child (the only route for qemu-made children, which carry
+    // no locators). Last, each locator's file name beside the child: a chain copied to another folder together.
+    for (const kind of ['W2ru', 'W2ku', 'Wi2r', 'Wi2k', 'MacX', 'parent name']) {
       for (const l of locators.filter((x) => x.kind === kind))
         candidates.push({ path: beside(l.value), via: kind });
     }
+    const baseOf = (p: string) => (files ? files.basename(p) : p);
+    if (header.parentName)
+      candidates.push({ path: beside(baseOf(header.parentName)), via: 'parent name beside the child' });
     for (const l of locators) {
-      const base = files ? files.basename(l.value) : l.value;
-      candidates.push({ path: beside(base), via: `${l.kind} file name beside the child` });
+      if (l.kind !== 'parent name')
+        candidates.push({ path: beside(baseOf(l.value)), via: `${l.kind} file name beside the child` });
     }
     const expected = header.parentUniqueId;
     const opened = await openParent({
@@ -483,5 +489,5 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
     parent: parentInfo,
     details,
   };
-  return new VhdImage(dev, footer, header, bat, parent, warnings, info);
+  return new VhdImage(dev, footer, header, bat, parent, warnings, info, footerAt === 0 ? fileSize : footerAt);
 }
