@@ -4,6 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BootprobeError } from '../../src/errors.js';
+import { openVhdx } from '../../src/image/vhdx/vhdx-image.js';
+import { FileDevice } from '../../src/io/file-device.js';
+import { NodeFileAccess } from '../../src/io/node-file-access.js';
 import { runCli } from '../helpers/cli.js';
 import { corpus, tempDir } from '../helpers/env.js';
 
@@ -104,5 +108,59 @@ describe('corpus VHDX made by Hyper-V (MANIFEST.md)', () => {
     expect(r.stderr).toContain('volume_path');
     expect(r.stderr).toContain(`C:/Users/Public/Documents/Hyper-V/Virtual hard disks/${name}`);
     expect(r.stderr).toMatch(/--parent/);
+  });
+});
+
+describe('corpus VHDX through the library (openVhdx): findings, details and the missing-parent error data', () => {
+  const openFile = async (p: string) =>
+    openVhdx(await FileDevice.open(p), { path: p, files: new NodeFileAccess() });
+
+  it('qemu-dirtylog-w8.vhdx: one entry replayed in memory, reported as a finding', async () => {
+    const img = await openFile(vhdx('qemu-dirtylog-w8.vhdx'));
+    expect(img.warnings).toMatchObject([
+      { code: 'VHDX_LOG_PENDING', message: expect.stringMatching(/1 entry replayed in memory/) },
+    ]);
+    expect(img.info.details).toMatchObject({
+      logState: 'replayed in memory',
+      logOffset: 1 << 20,
+      batOffset: 2 << 20,
+    });
+    expect(img.info.creator).toBe('QEMU v7.2.22');
+    await img.close();
+  });
+
+  it('hyperv-fixed and hyperv-dynamic: clean, no findings, LogGuid zero although the log holds old entries', async () => {
+    for (const name of ['hyperv-fixed.vhdx.gz', 'hyperv-dynamic.vhdx.gz']) {
+      const img = await openFile(vhdx(name));
+      expect(img.warnings).toEqual([]);
+      expect(img.info.details).toMatchObject({
+        logState: 'clean',
+        logGuid: '00000000-0000-0000-0000-000000000000',
+      });
+      expect(img.info.creator).toBe('Microsoft Windows 10.0.18363.0');
+      await img.close();
+    }
+  });
+
+  it('hyperv-differencing.avhdx: VHDX_PARENT_MISSING carrying the expected parent id and every locator', async () => {
+    const p = vhdx('hyperv-differencing.avhdx.gz');
+    let err: unknown;
+    try {
+      await openFile(p);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BootprobeError);
+    const e = err as BootprobeError;
+    expect(e.code).toBe('VHDX_PARENT_MISSING');
+    expect(e.data?.expectedId).toBe('ff34003b-11ed-4cf8-a166-b2be05e20b80');
+    const locators = e.data?.locators as { kind: string; value: string }[];
+    expect(locators.map((l) => l.kind)).toEqual(
+      expect.arrayContaining(['parent_linkage', 'relative_path', 'volume_path', 'absolute_win32_path']),
+    );
+    expect(locators.find((l) => l.kind === 'absolute_win32_path')?.value).toMatch(
+      /Generation 1_49C4BAF3-4B25-4406-8C4B-D39E65C32385\.avhdx$/,
+    );
+    expect((e.data?.tried as string[]).length).toBeGreaterThanOrEqual(3);
   });
 });

@@ -20,6 +20,16 @@ export const ATTR = {
   LOGGED_UTILITY_STREAM: 0x100,
 } as const;
 
+export type NtfsAttributeType = (typeof ATTR)[keyof typeof ATTR];
+
+/** §3 0x0C attribute flags. */
+export const ATTR_FLAG = {
+  COMPRESSION_MASK: 0x00ff,
+  LZNT1: 0x0001,
+  ENCRYPTED: 0x4000,
+  SPARSE: 0x8000,
+} as const;
+
 export const ATTR_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(ATTR).map(([k, v]) => [v, `$${k}`]),
 );
@@ -38,6 +48,12 @@ export interface NtfsAttribute {
   allocatedSize: number;
   dataSize: number;
   initializedSize: number;
+  /** 0x40, present only when compressed or sparse (§3); null otherwise. */
+  compressedSize: number | null;
+  /** Resident: absolute offset of the value. */
+  valueOffset: number;
+  /** Resident: 0x16 flags (0x01 = indexed). */
+  residentFlags: number;
   /** Runlist bytes (non-resident). */
   runlist: Uint8Array | null;
   /** Absolute offset of the attribute header. */
@@ -46,9 +62,10 @@ export interface NtfsAttribute {
   record: number;
 }
 
-export const isCompressed = (a: { flags: number }): boolean => (a.flags & 0x00ff) !== 0;
-export const isSparse = (a: { flags: number }): boolean => (a.flags & 0x8000) !== 0;
-export const isEncrypted = (a: { flags: number }): boolean => (a.flags & 0x4000) !== 0;
+/** Compression is decided by the flags, never by the compression unit (§3: sparse files carry unit 4 too). */
+export const isCompressed = (a: { flags: number }): boolean => (a.flags & ATTR_FLAG.COMPRESSION_MASK) !== 0;
+export const isSparse = (a: { flags: number }): boolean => (a.flags & ATTR_FLAG.SPARSE) !== 0;
+export const isEncrypted = (a: { flags: number }): boolean => (a.flags & ATTR_FLAG.ENCRYPTED) !== 0;
 
 function bad(msg: string, at: number): BootprobeError {
   return new BootprobeError('NTFS_ATTRIBUTE', msg, {
@@ -57,6 +74,10 @@ function bad(msg: string, at: number): BootprobeError {
     hint: 'the MFT record is damaged',
   });
 }
+
+/** Non-resident header sizes (§3): 0x40, or 0x48 with the compressed-size field. */
+const NON_RESIDENT_HEADER = 0x40;
+const NON_RESIDENT_HEADER_COMPRESSED = 0x48;
 
 /** Every attribute of a fixed-up record, bounded by its used size; each header checked against what is left. */
 export function decodeAttributes(
@@ -86,7 +107,7 @@ export function decodeAttributes(
     const nonResident = a.u8(8) !== 0;
     const nameLen = a.u8(9);
     const nameOfs = a.u16le(10);
-    if (nameLen && nameOfs + 2 * nameLen > len)
+    if (nameLen && (nameOfs < 16 || nameOfs + 2 * nameLen > len))
       throw bad(
         `MFT record ${record}: attribute name at ${hex(a.base + nameOfs)} runs past the attribute`,
         a.base + 10,
@@ -104,6 +125,9 @@ export function decodeAttributes(
       allocatedSize: 0,
       dataSize: 0,
       initializedSize: 0,
+      compressedSize: null,
+      valueOffset: 0,
+      residentFlags: 0,
       runlist: null,
       offset: a.base,
       record,
@@ -117,9 +141,13 @@ export function decodeAttributes(
           a.base + 16,
         );
       attr.value = a.slice(vofs, vlen);
+      attr.residentFlags = a.u8(22);
+      attr.valueOffset = a.base + vofs;
       attr.dataSize = attr.allocatedSize = attr.initializedSize = vlen;
     } else {
-      if (len < 0x40)
+      const withCompressedSize = (attr.flags & (ATTR_FLAG.COMPRESSION_MASK | ATTR_FLAG.SPARSE)) !== 0;
+      const headerSize = withCompressedSize ? NON_RESIDENT_HEADER_COMPRESSED : NON_RESIDENT_HEADER;
+      if (len < headerSize)
         throw bad(
           `MFT record ${record}: non-resident attribute at ${hex(a.base)} is only ${len} bytes`,
           a.base + 4,
@@ -132,7 +160,21 @@ export function decodeAttributes(
       attr.allocatedSize = a.u64leNum(40, 'allocated size', 'NTFS_ATTRIBUTE');
       attr.dataSize = a.u64leNum(48, 'data size', 'NTFS_ATTRIBUTE');
       attr.initializedSize = a.u64leNum(56, 'initialized size', 'NTFS_ATTRIBUTE');
-      if (rlOfs < 0x40 || rlOfs > len)
+      if (withCompressedSize) attr.compressedSize = a.u64leNum(64, 'compressed size', 'NTFS_ATTRIBUTE');
+      if (attr.highestVcn < attr.lowestVcn - 1)
+        throw bad(
+          `MFT record ${record}: attribute at ${hex(a.base)} has highest VCN ${attr.highestVcn} below lowest VCN ${attr.lowestVcn}`,
+          a.base + 16,
+        );
+      if (
+        attr.lowestVcn === 0 &&
+        (attr.initializedSize > attr.dataSize || attr.dataSize > attr.allocatedSize)
+      )
+        throw bad(
+          `MFT record ${record}: attribute at ${hex(a.base)} has initialized ${attr.initializedSize} > data ${attr.dataSize} or data > allocated ${attr.allocatedSize} bytes`,
+          a.base + 40,
+        );
+      if (rlOfs < headerSize || rlOfs > len)
         throw bad(`MFT record ${record}: runlist offset ${rlOfs} is outside the attribute`, a.base + 32);
       attr.runlist = a.slice(rlOfs, len - rlOfs);
     }

@@ -1,8 +1,15 @@
-// $FILE_NAME (also the key of $I30 index entries) and $STANDARD_INFORMATION. Layout: docs/ntfs.md §3.2, §3.3.
+// $FILE_NAME (0x30, resident; also the key of $I30 index entries). Layout: docs/ntfs.md §3.3.
+import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
 import { splitReference } from './record.js';
 
+/** §3.3 0x41. POSIX names are case-sensitive; DOS names are the 8.3 alias of a Win32 name. */
 export const NAMESPACE = { POSIX: 0, WIN32: 1, DOS: 2, WIN32_AND_DOS: 3 } as const;
+export const NAMESPACE_NAMES = ['POSIX', 'Win32', 'DOS', 'Win32+DOS'] as const;
+/** §3.3 0x38: flag of a directory's name. */
+export const FILE_NAME_DIRECTORY = 0x10000000;
+/** Fixed part before the name. */
+export const FILE_NAME_HEADER_SIZE = 0x42;
 
 export interface FileNameAttr {
   parentRecord: number;
@@ -14,19 +21,13 @@ export interface FileNameAttr {
   allocatedSize: number;
   realSize: number;
   flags: number;
+  /** 0x3C: extended-attribute size, or the reparse tag when the file is a reparse point. */
+  eaSizeOrReparseTag: number;
   name: string;
   namespace: number;
 }
 
-export interface StandardInformation {
-  created: Date | null;
-  modified: Date | null;
-  changed: Date | null;
-  accessed: Date | null;
-  attributes: number;
-}
-
-/** FILETIME (100 ns since 1601) as a Date; null for 0 or out of range. */
+/** FILETIME (100 ns since 1601) as a Date; null for 0 or out of Date's range. */
 export function filetime(v: ByteView, at: number): Date | null {
   const ft = v.u64le(at);
   if (ft === 0n) return null;
@@ -36,8 +37,14 @@ export function filetime(v: ByteView, at: number): Date | null {
 }
 
 export function decodeFileName(v: ByteView): FileNameAttr {
-  const parent = splitReference(v.u64le(0));
   const len = v.u8(0x40);
+  if (FILE_NAME_HEADER_SIZE + 2 * len > v.length)
+    throw new BootprobeError(
+      'NTFS_ATTRIBUTE',
+      `$FILE_NAME at ${hex(v.base)}: a name of ${len} characters does not fit its ${v.length} bytes`,
+      { offset: v.base + 0x40, structure: 'ntfs.file_name', hint: 'the MFT record or index is damaged' },
+    );
+  const parent = splitReference(v.u64le(0));
   return {
     parentRecord: parent.record,
     parentSequence: parent.sequence,
@@ -45,20 +52,16 @@ export function decodeFileName(v: ByteView): FileNameAttr {
     modified: filetime(v, 0x10),
     changed: filetime(v, 0x18),
     accessed: filetime(v, 0x20),
-    allocatedSize: Number(v.u64le(0x28)),
-    realSize: Number(v.u64le(0x30)),
+    // Sizes here are informational (§3.3: often stale); an absurd value is kept out of the safe range as -1.
+    allocatedSize: safe(v.u64le(0x28)),
+    realSize: safe(v.u64le(0x30)),
     flags: v.u32le(0x38),
+    eaSizeOrReparseTag: v.u32le(0x3c),
     namespace: v.u8(0x41),
     name: v.utf16le(0x42, 2 * len),
   };
 }
 
-export function decodeStandardInformation(v: ByteView): StandardInformation {
-  return {
-    created: filetime(v, 0x00),
-    modified: filetime(v, 0x08),
-    changed: filetime(v, 0x10),
-    accessed: filetime(v, 0x18),
-    attributes: v.u32le(0x20),
-  };
+function safe(n: bigint): number {
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : -1;
 }

@@ -1,26 +1,23 @@
-// $I30 index: $INDEX_ROOT header, index node header and entries. Layout: docs/ntfs.md §4.
+// Index node header and index entries, shared by $INDEX_ROOT and INDX records. Layout: docs/ntfs.md §4.
 import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
 import { decodeFileName, type FileNameAttr } from './file-name.js';
 import { splitReference } from './record.js';
 
+/** §4 index entry flags. */
+export const INDEX_ENTRY_FLAG = { HAS_CHILD: 0x01, LAST: 0x02 } as const;
+/** §4 node header flag: entries have children. */
+export const INDEX_NODE_FLAG_LARGE = 0x01;
+
 export interface IndexEntry {
+  /** Absolute volume offset of the entry. */
+  offset: number;
   record: number;
   sequence: number;
   /** null for the last entry (no key). */
   key: FileNameAttr | null;
   /** VCN of the child node, or null. */
   child: number | null;
-}
-
-export interface IndexRoot {
-  indexedType: number;
-  collation: number;
-  recordSize: number;
-}
-
-export function decodeIndexRoot(v: ByteView): IndexRoot {
-  return { indexedType: v.u32le(0), collation: v.u32le(4), recordSize: v.u32le(8) };
 }
 
 /** Entries of the node whose header starts at `at` in `v` (§4 "Index node header", "Index entry"). */
@@ -33,7 +30,7 @@ export function decodeIndexNode(v: ByteView, at: number): IndexEntry[] {
       structure: 'ntfs.index',
       hint: 'the directory index is damaged',
     });
-  if (at + used > v.length || first < 16 || first > used)
+  if (at + used > v.length || first < 16 || first > used || used < 16)
     throw fail(`entries (${first}..${used}) lie outside the node`, at);
   const out: IndexEntry[] = [];
   let p = at + first;
@@ -42,18 +39,25 @@ export function decodeIndexNode(v: ByteView, at: number): IndexEntry[] {
     const len = v.u16le(p + 8);
     const keyLen = v.u16le(p + 10);
     const flags = v.u16le(p + 12);
-    if (len < 16 || len % 8 !== 0 || p + len > end)
+    if (
+      len < 16 ||
+      len % 8 !== 0 ||
+      p + len > end ||
+      ((flags & INDEX_ENTRY_FLAG.HAS_CHILD) !== 0 && len < 24)
+    )
       throw fail(`entry at ${hex(v.base + p)} has length ${len}`, p + 8);
     const ref = splitReference(v.u64le(p));
-    const last = (flags & 2) !== 0;
+    const last = (flags & INDEX_ENTRY_FLAG.LAST) !== 0;
     let key: FileNameAttr | null = null;
     if (!last) {
-      if (keyLen < 0x42 || 16 + keyLen > len)
+      const room = len - 16 - ((flags & INDEX_ENTRY_FLAG.HAS_CHILD) !== 0 ? 8 : 0);
+      if (keyLen < 0x42 || keyLen > room)
         throw fail(`entry at ${hex(v.base + p)} has key length ${keyLen}`, p + 10);
       key = decodeFileName(v.sub(p + 16, keyLen, 'NTFS $FILE_NAME key'));
     }
-    const child = (flags & 1) !== 0 ? v.u64leNum(p + len - 8, 'child VCN', 'NTFS_INDEX') : null;
-    out.push({ record: ref.record, sequence: ref.sequence, key, child });
+    const child =
+      (flags & INDEX_ENTRY_FLAG.HAS_CHILD) !== 0 ? v.u64leNum(p + len - 8, 'child VCN', 'NTFS_INDEX') : null;
+    out.push({ offset: v.base + p, record: ref.record, sequence: ref.sequence, key, child });
     if (last) return out;
     p += len;
   }

@@ -18,7 +18,10 @@ export function lznt1Decompress(src: Uint8Array, maxOut: number, where: number):
     const header = src[i]! | (src[i + 1]! << 8);
     if (header === 0) break;
     const size = (header & 0x0fff) + 3;
-    const end = Math.min(src.length, i + size);
+    // The stream of a unit lies inside its allocated clusters (§6), so a chunk running past them is corrupt.
+    if (i + size > src.length)
+      throw fail(`chunk of ${size} bytes at ${i} runs past the ${src.length} compressed bytes`);
+    const end = i + size;
     i += 2;
     const chunkStart = o;
     if ((header & 0x8000) === 0) {

@@ -1,5 +1,7 @@
-// NTFS, read: the $MFT through its own runlist, attribute lists, $I30 index lookups (never an MFT scan), streams,
-// sparse and LZNT1-compressed data. Layouts and procedures: docs/ntfs.md.
+// NTFS, read: the $MFT through its own runlist (and attribute list), update-sequence fixups, resident and
+// non-resident attributes, attribute lists, $I30 B-tree lookups with $UpCase collation (never an MFT scan), named
+// streams, sparse and LZNT1-compressed data, $Volume label and flags, reparse points. Layouts and procedures:
+// docs/ntfs.md (section numbers below refer to it).
 import { BootprobeError, type Finding, hex } from '../../errors.js';
 import { type BlockDevice, ByteView } from '../../io/index.js';
 import {
@@ -20,23 +22,75 @@ import {
   isSparse,
   type NtfsAttribute,
 } from './attribute.js';
+import { decodeAttributeList, MAX_ATTRIBUTE_LIST_SIZE } from './attribute-list.js';
 import { decodeNtfsBootSector, type NtfsBootSector } from './boot-sector.js';
-import { decodeFileName, decodeStandardInformation, NAMESPACE } from './file-name.js';
-import { decodeIndexNode, decodeIndexRoot, type IndexEntry } from './index-node.js';
+import { decodeFileName, type FileNameAttr, NAMESPACE, NAMESPACE_NAMES } from './file-name.js';
+import type { IndexEntry } from './index-node.js';
+import { decodeIndexNode } from './index-node.js';
+import { decodeIndexRecord } from './index-record.js';
+import {
+  COLLATION_FILE_NAME,
+  decodeIndexRoot,
+  INDEX_ROOT_NODE_OFFSET,
+  indexVcnToOffset,
+} from './index-root.js';
 import { lznt1Decompress } from './lznt1.js';
-import { applyFixups, decodeMftRecordHeader, type MftRecordHeader, splitReference } from './record.js';
-import { decodeRunlist, type Run } from './runlist.js';
+import { applyFixups, decodeMftRecordHeader, type MftRecordHeader, RECORD_FLAG } from './record.js';
+import { decodeReparsePoint } from './reparse-point.js';
+import { coalesceRuns, decodeRunlist, findRun, type Run } from './runlist.js';
+import { decodeStandardInformation } from './standard-information.js';
+import {
+  asciiUpcase,
+  collateFileNames,
+  compareUpcase,
+  decodeUpcase,
+  isAsciiCompatible,
+  UPCASE_BYTES,
+} from './upcase.js';
+import { decodeVolumeInformation, decodeVolumeName, type VolumeInformation } from './volume-information.js';
 
-const RECORD = { MFT: 0, VOLUME: 3, ROOT: 5, UPCASE: 10 } as const;
-let asciiUpcase: Uint16Array | null = null;
-/** §4 step 4: bound the B-tree depth. */
-const MAX_INDEX_DEPTH = 32;
+/** Well-known records (§2). */
+export const MFT_RECORD = { MFT: 0, MFT_MIRR: 1, LOG_FILE: 2, VOLUME: 3, ROOT: 5, UPCASE: 10 } as const;
+/** §4 step 4: bound the B-tree depth (a real $I30 tree of millions of names is under 10 levels deep). */
+export const MAX_INDEX_DEPTH = 32;
+/** Extension records one file may use: a 256 KiB attribute list of 32-byte entries names at most 8192. */
+export const MAX_EXTENSION_RECORDS = 8192;
+/** $I30 $BITMAP read whole: 1 MiB of bits maps 8 M index records, far past any directory. */
+const MAX_INDEX_BITMAP = 1024 * 1024;
+// Cache sizes: small, enough for a path walk plus a directory listing without re-reading.
 const RECORDS_KEPT = 1024;
-/** Extension records one file may use (an attribute list of 4096 entries is far past anything Windows makes). */
-const MAX_EXTENSIONS = 4096;
+const FILES_KEPT = 256;
+const DIRECTORIES_KEPT = 64;
+const INDEX_BLOCKS_KEPT = 256;
+const UNITS_KEPT = 4;
+const MAX_COMPRESSION_UNIT_BYTES = 1024 * 1024;
+
+/** A tiny least-recently-used map. */
+class Lru<K, V> {
+  private readonly m = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(k: K): V | undefined {
+    const v = this.m.get(k);
+    if (v !== undefined) {
+      this.m.delete(k);
+      this.m.set(k, v);
+    }
+    return v;
+  }
+  set(k: K, v: V): void {
+    this.m.delete(k);
+    if (this.m.size >= this.max) this.m.delete(this.m.keys().next().value as K);
+    this.m.set(k, v);
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}
 
 interface MftRecord {
   number: number;
+  /** Absolute volume offset of the record. */
+  offset: number;
   header: MftRecordHeader;
   attributes: NtfsAttribute[];
 }
@@ -48,33 +102,56 @@ export interface NtfsStream {
   flags: number;
   resident: boolean;
   value: Uint8Array | null;
+  /** Coalesced runs covering VCN 0 .. last. */
   runs: Run[];
   dataSize: number;
   initializedSize: number;
   allocatedSize: number;
+  compressedSize: number | null;
   compressionUnit: number;
+  /** Absolute offset of the first extent's attribute header, for messages. */
+  offset: number;
 }
 
 export interface NtfsEntry extends FsEntry {
+  /** Sequence number of the MFT record (the file reference's high 16 bits). */
   sequence: number;
+  /** Record of the directory this name was found in (-1 for the root). */
+  parent: number;
+  /** Namespace of the name shown (§3.3). */
+  namespace: number;
+  /** Reparse tag when the file is a reparse point (symlink, junction, dedup...), else null. */
+  reparseTag: number | null;
 }
 
-export interface NtfsVolumeInfo {
-  major: number;
-  minor: number;
-  flags: number;
-  dirty: boolean;
+export type NtfsVolumeInfo = VolumeInformation;
+
+interface DirIndex {
+  record: number;
+  rootEntries: IndexEntry[];
+  recordSize: number;
+  alloc: NtfsStream | null;
+  bitmap: Uint8Array | null;
 }
+
+const FILE_NAME_NS_ORDER = [NAMESPACE.WIN32_AND_DOS, NAMESPACE.WIN32, NAMESPACE.POSIX];
 
 export class NtfsFileSystem implements FileSystem {
   readonly type = 'ntfs' as const;
-  label: string | null = null;
+  private volumeLabel: string | null = null;
   readonly warnings: Finding[] = [];
-  volumeInfo: NtfsVolumeInfo | null = null;
-  private mftRuns: Run[] = [];
-  private readonly records = new Map<number, MftRecord>();
-  private upcase: Uint16Array | null = null;
+  private volInfo: NtfsVolumeInfo | null = null;
+  /** Clusters of the volume: the boot sector's count, cut to what the device holds. */
   readonly clusterCount: number;
+  private mftRuns: Run[] = [];
+  private mftRecords = 0;
+  private readonly records = new Lru<number, MftRecord>(RECORDS_KEPT);
+  private readonly files = new Lru<number, NtfsAttribute[]>(FILES_KEPT);
+  private readonly dirs = new Lru<number, DirIndex>(DIRECTORIES_KEPT);
+  private readonly indexBlocks = new Lru<string, IndexEntry[]>(INDEX_BLOCKS_KEPT);
+  private upcase: Uint16Array | null = null;
+  private upcaseAsciiCompatible = true;
+  private static asciiTable: Uint16Array | null = null;
 
   private constructor(
     private readonly dev: BlockDevice,
@@ -89,6 +166,8 @@ export class NtfsFileSystem implements FileSystem {
     if (dev.size < 512)
       throw new BootprobeError('NTFS_BOOT_SECTOR', `volume of ${dev.size} bytes is too small for NTFS`, {
         offset: 0,
+        structure: 'ntfs.boot_sector',
+        hint: 'the volume is not NTFS or is truncated',
       });
     const boot = decodeNtfsBootSector(new ByteView(await dev.read(0, 512), 0, 'NTFS boot sector'));
     const fs = new NtfsFileSystem(dev, boot);
@@ -97,183 +176,229 @@ export class NtfsFileSystem implements FileSystem {
     return fs;
   }
 
+  get label(): string | null {
+    return this.volumeLabel;
+  }
+
+  /** $VOLUME_INFORMATION: NTFS version and flags (§7.1); null when $Volume has none. */
+  get volumeInfo(): NtfsVolumeInfo | null {
+    return this.volInfo;
+  }
+
   /** Record 0 read where the boot sector says, then $MFT's own runlist (incl. its attribute list) maps the rest. */
   private async loadMft(): Promise<void> {
     const { recordSize, clusterSize, mftLcn } = this.boot;
     const at = mftLcn * clusterSize;
-    if (mftLcn >= this.clusterCount || at + recordSize > this.dev.size) {
+    const clusters = Math.ceil(recordSize / clusterSize);
+    if (mftLcn + clusters > this.clusterCount)
       throw new BootprobeError('NTFS_BOOT_SECTOR', `$MFT cluster ${mftLcn} lies outside the volume`, {
         offset: 0x30,
         structure: 'ntfs.boot_sector',
-        hint: 'the boot sector is damaged',
+        hint: 'the boot sector is damaged or the volume truncated',
       });
-    }
-    // Bootstrap: one run covering record 0, so readRecord can read it.
-    this.mftRuns = [{ vcn: 0, length: Math.ceil(recordSize / clusterSize), lcn: mftLcn }];
-    const rec0 = await this.readRecord(0, false);
-    const data = rec0.attributes.filter((a) => a.type === ATTR.DATA && a.name === '' && a.nonResident);
-    const first = data.find((a) => a.lowestVcn === 0);
+    // Bootstrap: one run covering record 0 so readRecord can read it.
+    this.mftRuns = [{ vcn: 0, length: clusters, lcn: mftLcn }];
+    this.mftRecords = 1;
+    const rec0 = await this.readRecord(MFT_RECORD.MFT);
+    const first = rec0.attributes.find(
+      (a) => a.type === ATTR.DATA && a.name === '' && a.nonResident && a.lowestVcn === 0,
+    );
     if (!first)
       throw new BootprobeError('NTFS_RECORD', `$MFT (record 0 at ${hex(at)}) has no non-resident $DATA`, {
         offset: at,
         structure: 'ntfs.file',
-        hint: 'the MFT is damaged',
+        hint: 'the MFT is damaged; run chkdsk on the volume',
       });
-    this.mftRuns = decodeRunlist(first.runlist!, 0, this.clusterCount, first.offset);
+    // §5 step 6: the first extent (in record 0) must map the records that hold the rest. [I] in the doc; the
+    // fixture ntfs-c has no $MFT attribute list, so this path is exercised only by the hostile tests.
+    this.mftRuns = coalesceRuns(
+      decodeRunlist(first.runlist!, 0, this.clusterCount, first.offset, first.highestVcn),
+    );
+    this.mftRecords = Math.floor(first.dataSize / recordSize);
     this.records.clear();
     if (rec0.attributes.some((a) => a.type === ATTR.ATTRIBUTE_LIST)) {
-      const s = await this.stream(0, ATTR.DATA, '');
-      if (s) this.mftRuns = s.runs;
+      const s = await this.stream(MFT_RECORD.MFT, ATTR.DATA, '');
+      if (s && !s.resident) this.mftRuns = s.runs;
       this.records.clear();
+      this.files.clear();
     }
   }
 
   private async loadVolume(): Promise<void> {
-    const attrs = await this.allAttributes(RECORD.VOLUME);
+    const attrs = await this.allAttributes(MFT_RECORD.VOLUME);
     const name = attrs.find((a) => a.type === ATTR.VOLUME_NAME && !a.nonResident);
     if (name?.value)
-      this.label = new ByteView(name.value, name.offset, 'NTFS volume name').utf16le(
-        0,
-        name.value.length & ~1,
-      );
+      this.volumeLabel = decodeVolumeName(new ByteView(name.value!, name.valueOffset, 'NTFS $VOLUME_NAME'));
     const vi = attrs.find((a) => a.type === ATTR.VOLUME_INFORMATION && !a.nonResident);
-    if (vi?.value && vi.value.length >= 12) {
-      const v = new ByteView(vi.value, vi.offset, 'NTFS volume information');
-      const flags = v.u16le(10);
-      this.volumeInfo = { major: v.u8(8), minor: v.u8(9), flags, dirty: (flags & 0x4001) !== 0 };
-      if (this.volumeInfo.dirty) {
+    if (vi?.value) {
+      this.volInfo = decodeVolumeInformation(
+        new ByteView(vi.value!, vi.valueOffset, 'NTFS $VOLUME_INFORMATION'),
+      );
+      if (this.volInfo.dirty)
         this.warnings.push({
-          code: 'NTFS_RECORD',
-          message: `NTFS volume is marked dirty (flags ${hex(flags)}): Windows will run chkdsk at its next boot`,
+          code: 'NTFS_DIRTY',
+          message: `NTFS volume is marked dirty (flags ${hex(this.volInfo.flags)}): Windows will run chkdsk at its next boot`,
+          offset: vi.offset,
         });
-      }
     }
   }
 
-  /** Reads `length` bytes at byte `offset` of an attribute mapped by `runs` (coalescing contiguous clusters). */
-  private async readRuns(runs: Run[], offset: number, length: number, where: string): Promise<Uint8Array> {
+  /** Volume offset of byte `pos` of an attribute mapped by `runs`; null when sparse or unmapped. */
+  private runOffset(runs: readonly Run[], pos: number): number | null {
     const cs = this.boot.clusterSize;
-    const out = new Uint8Array(length);
-    let pos = offset;
+    const vcn = Math.floor(pos / cs);
+    const r = runs[findRun(runs, vcn)];
+    return r && r.lcn !== null && r.vcn <= vcn ? r.lcn * cs + (pos - r.vcn * cs) : null;
+  }
+
+  /**
+   * Reads `length` bytes at byte `offset` of an attribute mapped by `runs`: one device read per run touched (runs are
+   * coalesced), zeros for sparse runs. `at` is the attribute's volume offset for messages.
+   */
+  private async readRuns(runs: readonly Run[], offset: number, length: number, where: string, at: number) {
+    const cs = this.boot.clusterSize;
     const end = offset + length;
+    let pos = offset;
     let ri = findRun(runs, Math.floor(pos / cs));
+    const pieces: { pos: number; data: Uint8Array | null; n: number }[] = [];
     while (pos < end) {
       const vcn = Math.floor(pos / cs);
       while (ri < runs.length && runs[ri]!.vcn + runs[ri]!.length <= vcn) ri++;
       const run = runs[ri];
-      if (!run || run.vcn > vcn) {
+      if (!run || run.vcn > vcn)
         throw new BootprobeError(
           'NTFS_RUNLIST',
-          `${where}: byte ${pos} (cluster ${vcn}) is not mapped by its runlist`,
-          { structure: 'ntfs.runlist', hint: 'the MFT record is damaged' },
+          `${where}: byte ${pos} (VCN ${vcn}) is not mapped by its runlist`,
+          {
+            offset: at,
+            structure: 'ntfs.runlist',
+            hint: 'the MFT record is damaged; run chkdsk on the volume',
+          },
         );
-      }
-      const runEnd = (run.vcn + run.length) * cs;
-      const n = Math.min(end, runEnd) - pos;
-      if (run.lcn !== null) {
-        const at = run.lcn * cs + (pos - run.vcn * cs);
-        if (at + n > this.dev.size) {
+      const n = Math.min(end, (run.vcn + run.length) * cs) - pos;
+      if (run.lcn === null) pieces.push({ pos, data: null, n });
+      else {
+        const from = run.lcn * cs + (pos - run.vcn * cs);
+        if (from + n > this.dev.size)
           throw new BootprobeError(
             'NTFS_RUNLIST',
             `${where}: cluster ${run.lcn} lies past the end of the volume`,
-            { offset: at, structure: 'ntfs.runlist', hint: 'the volume is truncated' },
+            {
+              offset: from,
+              structure: 'ntfs.runlist',
+              hint: 'the volume is truncated',
+            },
           );
-        }
-        out.set(await this.dev.read(at, n), pos - offset);
+        pieces.push({ pos, data: await this.dev.read(from, n), n });
       }
       pos += n;
     }
+    if (pieces.length === 1 && pieces[0]!.data) return pieces[0]!.data;
+    const out = new Uint8Array(length);
+    for (const p of pieces) if (p.data) out.set(p.data, p.pos - offset);
     return out;
   }
 
-  /** Reads and checks MFT record `n` (fixups, header, attributes). */
-  private async readRecord(n: number, cache = true): Promise<MftRecord> {
+  /** Reads and checks MFT record `n` (fixups, header, attributes), through the cache. */
+  private async readRecord(n: number): Promise<MftRecord> {
     const hit = this.records.get(n);
     if (hit) return hit;
     const rs = this.boot.recordSize;
-    const bytes = (await this.readRuns(this.mftRuns, n * rs, rs, `MFT record ${n}`)).slice();
-    const base = this.mftRuns.length ? this.recordOffset(n) : 0;
-    applyFixups(bytes, 'FILE', base);
-    const v = new ByteView(bytes, base, `MFT record ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0 || n >= this.mftRecords)
+      throw new BootprobeError(
+        'NTFS_RECORD',
+        `MFT record ${n} lies past the ${this.mftRecords} records of $MFT`,
+        {
+          offset: this.boot.mftLcn * this.boot.clusterSize,
+          structure: 'ntfs.file',
+          hint: 'a file reference is damaged; run chkdsk on the volume',
+        },
+      );
+    const offset = this.runOffset(this.mftRuns, n * rs) ?? this.boot.mftLcn * this.boot.clusterSize;
+    const bytes = (await this.readRuns(this.mftRuns, n * rs, rs, `MFT record ${n}`, offset)).slice();
+    applyFixups(bytes, 'FILE', offset);
+    const v = new ByteView(bytes, offset, `MFT record ${n}`);
     const header = decodeMftRecordHeader(v);
     const attributes = decodeAttributes(v, header.firstAttribute, header.usedSize, n);
-    const rec = { number: n, header, attributes };
-    if (cache) {
-      if (this.records.size >= RECORDS_KEPT) this.records.delete(this.records.keys().next().value!);
-      this.records.set(n, rec);
-    }
+    const rec = { number: n, offset, header, attributes };
+    this.records.set(n, rec);
     return rec;
   }
 
-  /** Absolute volume offset of record n (for messages). */
-  private recordOffset(n: number): number {
-    const cs = this.boot.clusterSize;
-    const byte = n * this.boot.recordSize;
-    const vcn = Math.floor(byte / cs);
-    const r = this.mftRuns[findRun(this.mftRuns, vcn)];
-    return r?.lcn != null && r.vcn <= vcn ? r.lcn * cs + (byte - r.vcn * cs) : byte;
-  }
-
-  /** Attributes of a file: its base record plus the extension records its $ATTRIBUTE_LIST names (§5). */
+  /** Attributes of a file: its base record plus the extents its $ATTRIBUTE_LIST places in other records (§5). */
   async allAttributes(n: number): Promise<NtfsAttribute[]> {
+    const hit = this.files.get(n);
+    if (hit) return hit;
     const rec = await this.readRecord(n);
     const list = rec.attributes.find((a) => a.type === ATTR.ATTRIBUTE_LIST);
     if (!list) return rec.attributes;
-    const value = list.nonResident
-      ? await this.readRuns(
-          decodeRunlist(list.runlist!, 0, this.clusterCount, list.offset),
-          0,
-          list.dataSize,
-          `attribute list of record ${n}`,
-        )
-      : list.value!;
-    const v = new ByteView(value, list.offset, 'NTFS attribute list');
-    const out = [...rec.attributes];
-    const visited = new Set<number>([n]);
-    let at = 0;
-    for (let i = 0; at + 0x1a <= value.length; i++) {
-      if (i > MAX_EXTENSIONS * 4) break;
-      const len = v.u16le(at + 4);
-      if (len < 0x1a || at + len > value.length) {
+    let value: Uint8Array;
+    if (list.nonResident) {
+      if (list.dataSize > MAX_ATTRIBUTE_LIST_SIZE)
         throw new BootprobeError(
           'NTFS_ATTRIBUTE',
-          `attribute list of record ${n}: entry at +${at} has length ${len}`,
+          `record ${n}: attribute list of ${list.dataSize} bytes is larger than ${MAX_ATTRIBUTE_LIST_SIZE}`,
           { offset: list.offset, structure: 'ntfs.attribute_list', hint: 'the MFT record is damaged' },
         );
-      }
-      const ref = splitReference(v.u64le(at + 0x10));
-      at += len;
-      if (visited.has(ref.record)) continue;
-      if (visited.size > MAX_EXTENSIONS)
+      const runs = decodeRunlist(list.runlist!, 0, this.clusterCount, list.offset, list.highestVcn);
+      value = await this.readRuns(runs, 0, list.dataSize, `attribute list of record ${n}`, list.offset);
+    } else value = list.value!;
+    const entries = decodeAttributeList(
+      new ByteView(value, list.nonResident ? list.offset : list.valueOffset, 'NTFS $ATTRIBUTE_LIST'),
+    );
+    const out = [...rec.attributes];
+    const visited = new Set<number>([n]);
+    for (const e of entries) {
+      if (e.record === n) continue; // in the base record, already taken
+      if (!visited.has(e.record) && visited.size > MAX_EXTENSION_RECORDS)
         throw new BootprobeError(
           'NTFS_ATTRIBUTE',
-          `record ${n} uses more than ${MAX_EXTENSIONS} extension records`,
-          { structure: 'ntfs.attribute_list' },
+          `record ${n} uses more than ${MAX_EXTENSION_RECORDS} extension records`,
+          {
+            offset: list.offset,
+            structure: 'ntfs.attribute_list',
+            hint: 'the MFT record is damaged',
+          },
         );
-      visited.add(ref.record);
-      const ext = await this.readRecord(ref.record);
-      if ((ref.sequence && ext.header.sequence !== ref.sequence) || ext.header.baseRecord !== n) {
-        this.warnings.push({
-          code: 'NTFS_ATTRIBUTE',
-          message: `record ${n}: attribute list names record ${ref.record}, which does not belong to it`,
-        });
-        continue;
-      }
-      out.push(...ext.attributes);
+      visited.add(e.record);
+      const ext = await this.readRecord(e.record);
+      // §5 step 3: the extension must be the one referenced and must belong to this file.
+      if (ext.header.sequence !== e.sequence || ext.header.baseRecord !== n)
+        throw new BootprobeError(
+          'NTFS_ATTRIBUTE',
+          `record ${n}: attribute list names record ${e.record} (sequence ${e.sequence}), which belongs to record ${ext.header.baseRecord} (sequence ${ext.header.sequence})`,
+          {
+            offset: ext.offset,
+            structure: 'ntfs.attribute_list',
+            hint: 'the MFT is damaged; run chkdsk on the volume',
+          },
+        );
+      const a = ext.attributes.find((x) => x.type === e.type && x.id === e.attributeId && x.name === e.name);
+      if (!a || (a.nonResident && a.lowestVcn !== e.lowestVcn))
+        throw new BootprobeError(
+          'NTFS_ATTRIBUTE',
+          `record ${n}: attribute list names ${ATTR_NAMES[e.type] ?? hex(e.type)} id ${e.attributeId} in record ${e.record}, which does not hold it`,
+          {
+            offset: ext.offset,
+            structure: 'ntfs.attribute_list',
+            hint: 'the MFT is damaged; run chkdsk on the volume',
+          },
+        );
+      out.push(a);
     }
+    this.files.set(n, out);
     return out;
   }
 
-  /** One attribute (type, name) with its extents merged; null when absent. */
+  /** One attribute (type, name) with its extents merged in VCN order; null when absent (§5 steps 2-5). */
   async stream(n: number, type: number, name: string, attrs?: NtfsAttribute[]): Promise<NtfsStream | null> {
-    const all = (attrs ?? (await this.allAttributes(n))).filter(
-      (a) => a.type === type && a.name.toLowerCase() === name.toLowerCase(),
-    );
-    if (all.length === 0) return null;
-    const exact = all.filter((a) => a.name === name);
-    const parts = (exact.length ? exact : all).sort((a, b) => a.lowestVcn - b.lowestVcn);
+    const all = (attrs ?? (await this.allAttributes(n))).filter((a) => a.type === type);
+    let parts = all.filter((a) => a.name === name);
+    if (parts.length === 0) parts = all.filter((a) => a.name.toLowerCase() === name.toLowerCase());
+    if (parts.length === 0) return null;
+    parts = [...parts].sort((a, b) => a.lowestVcn - b.lowestVcn);
     const first = parts[0]!;
-    if (!first.nonResident) {
+    if (!first.nonResident)
       return {
         type,
         name: first.name,
@@ -284,98 +409,144 @@ export class NtfsFileSystem implements FileSystem {
         dataSize: first.dataSize,
         initializedSize: first.dataSize,
         allocatedSize: first.dataSize,
+        compressedSize: null,
         compressionUnit: 0,
+        offset: first.offset,
       };
-    }
     const runs: Run[] = [];
     let next = 0;
     for (const p of parts) {
-      if (p.lowestVcn !== next) {
+      if (!p.nonResident || p.lowestVcn !== next)
         throw new BootprobeError(
           'NTFS_ATTRIBUTE',
           `record ${n}: ${ATTR_NAMES[type] ?? hex(type)} extents are not contiguous (VCN ${p.lowestVcn}, expected ${next})`,
           { offset: p.offset, structure: 'ntfs.attribute', hint: 'the MFT record is damaged' },
         );
-      }
-      runs.push(...decodeRunlist(p.runlist!, p.lowestVcn, this.clusterCount, p.offset));
+      runs.push(...decodeRunlist(p.runlist!, p.lowestVcn, this.clusterCount, p.offset, p.highestVcn));
       next = p.highestVcn + 1;
     }
+    // The runs must cover the data (a lying data size would otherwise read past them).
+    if (first.dataSize > next * this.boot.clusterSize)
+      throw new BootprobeError(
+        'NTFS_ATTRIBUTE',
+        `record ${n}: ${ATTR_NAMES[type] ?? hex(type)} says ${first.dataSize} bytes but its runs cover ${next} clusters`,
+        { offset: first.offset, structure: 'ntfs.attribute', hint: 'the MFT record is damaged' },
+      );
     return {
       type,
       name: first.name,
+      // §5 step 5: flags from the first extent; ntfs-3g left the sparse flag on later extents only.
       flags: first.flags | parts.reduce((f, p) => f | (p.flags & 0x8000), 0),
       resident: false,
       value: null,
-      runs,
+      runs: coalesceRuns(runs),
       dataSize: first.dataSize,
       initializedSize: Math.min(first.initializedSize, first.dataSize),
       allocatedSize: first.allocatedSize,
+      compressedSize: first.compressedSize,
       compressionUnit: first.compressionUnit,
+      offset: first.offset,
     };
   }
 
-  /** A reader over a stream's bytes: resident, plain, sparse or LZNT1-compressed (§6). */
+  /** A reader over a stream's bytes: resident, plain, sparse or LZNT1-compressed (§3, §6). */
   reader(s: NtfsStream, where: string): FileReader {
     const size = s.dataSize;
-    if (s.resident) {
-      const value = s.value!;
-      return { size, read: async (o, l) => value.slice(o, o + l) };
-    }
-    if (isEncrypted(s)) {
-      throw new BootprobeError('NTFS_ATTRIBUTE', `${where} is encrypted (EFS) and cannot be read offline`, {
-        kind: 'unsupported',
-        structure: 'ntfs.attribute',
-      });
-    }
     const check = (o: number, l: number) => {
-      if (o < 0 || l < 0 || o + l > size)
+      if (!Number.isSafeInteger(o) || !Number.isSafeInteger(l) || o < 0 || l < 0 || o + l > size)
         throw new BootprobeError(
           'READ_OUT_OF_RANGE',
           `${where}: read of ${l} bytes at ${o} past its ${size} bytes`,
+          {
+            offset: s.offset,
+            hint: 'read inside the file size',
+          },
         );
     };
-    if (!isCompressed(s)) {
+    if (s.resident) {
+      const value = s.value!;
       return {
         size,
         read: async (o, l) => {
           check(o, l);
-          const init = s.initializedSize;
-          const n = Math.max(0, Math.min(l, init - o));
-          if (n === l) return this.readRuns(s.runs, o, l, where);
-          const out = new Uint8Array(l);
-          if (n > 0) out.set(await this.readRuns(s.runs, o, n, where));
-          return out; // bytes past the initialized size read as zeros (§3)
+          return value.slice(o, o + l);
         },
       };
     }
+    if (isEncrypted(s))
+      throw new BootprobeError('NTFS_ATTRIBUTE', `${where} is encrypted (EFS) and cannot be read offline`, {
+        kind: 'unsupported',
+        offset: s.offset,
+        structure: 'ntfs.attribute',
+        hint: 'decrypt it on Windows first',
+      });
+    const init = s.initializedSize;
+    if (!isCompressed(s))
+      return {
+        size,
+        read: async (o, l) => {
+          check(o, l);
+          const n = Math.max(0, Math.min(l, init - o));
+          if (n === l) return this.readRuns(s.runs, o, l, where, s.offset);
+          const out = new Uint8Array(l);
+          if (n > 0) out.set(await this.readRuns(s.runs, o, n, where, s.offset));
+          return out; // bytes past the initialized size read as zeros (§3)
+        },
+      };
+    if ((s.flags & 0xff) !== 1 || s.compressionUnit === 0 || s.compressionUnit > 8)
+      throw new BootprobeError(
+        'NTFS_COMPRESSION',
+        `${where}: compression method ${s.flags & 0xff} with unit 2^${s.compressionUnit} clusters is not LZNT1`,
+        {
+          offset: s.offset,
+          structure: 'ntfs.attribute',
+          kind: 'unsupported',
+          hint: 'only LZNT1 exists on NTFS',
+        },
+      );
     const cs = this.boot.clusterSize;
-    const unitClusters = 2 ** (s.compressionUnit || 4);
+    const unitClusters = 2 ** s.compressionUnit;
     const unitBytes = unitClusters * cs;
-    let cached: { unit: number; data: Uint8Array } | null = null;
+    // Windows compresses only with clusters ≤ 4 KiB and units of 16 clusters (§6): 64 KiB. Refuse units that would
+    // make us allocate more than 1 MiB per unit.
+    if (unitBytes > MAX_COMPRESSION_UNIT_BYTES)
+      throw new BootprobeError(
+        'NTFS_COMPRESSION',
+        `${where}: compression units of ${unitBytes} bytes are not NTFS's`,
+        {
+          offset: s.offset,
+          structure: 'ntfs.attribute',
+          hint: 'the MFT record is damaged',
+        },
+      );
+    const units = new Lru<number, Uint8Array>(UNITS_KEPT);
+    // §6: per unit of 16 clusters, none allocated = zeros, all = raw, fewer = an LZNT1 stream.
     const unit = async (u: number): Promise<Uint8Array> => {
-      if (cached?.unit === u) return cached.data;
+      const hit = units.get(u);
+      if (hit) return hit;
       const v0 = u * unitClusters;
       const pieces: Run[] = [];
-      for (const r of s.runs) {
+      for (let i = findRun(s.runs, v0); i < s.runs.length && s.runs[i]!.vcn < v0 + unitClusters; i++) {
+        const r = s.runs[i]!;
         const a = Math.max(r.vcn, v0);
         const b = Math.min(r.vcn + r.length, v0 + unitClusters);
-        if (a < b) pieces.push({ vcn: a, length: b - a, lcn: r.lcn === null ? null : r.lcn + (a - r.vcn) });
+        if (a < b && r.lcn !== null) pieces.push({ vcn: a, length: b - a, lcn: r.lcn + (a - r.vcn) });
       }
-      const allocated = pieces.filter((p) => p.lcn !== null).reduce((n, p) => n + p.length, 0);
+      const allocated = pieces.reduce((n, p) => n + p.length, 0);
       let data: Uint8Array;
       if (allocated === 0) data = new Uint8Array(unitBytes);
-      else if (allocated >= unitClusters) data = await this.readRuns(s.runs, v0 * cs, unitBytes, where);
+      else if (allocated >= unitClusters)
+        data = await this.readRuns(s.runs, v0 * cs, unitBytes, where, s.offset);
       else {
         const comp = new Uint8Array(allocated * cs);
         let at = 0;
         for (const p of pieces) {
-          if (p.lcn === null) continue;
-          comp.set(await this.dev.read(p.lcn * cs, p.length * cs), at);
+          comp.set(await this.dev.read(p.lcn! * cs, p.length * cs), at);
           at += p.length * cs;
         }
-        data = lznt1Decompress(comp, unitBytes, v0 * cs);
+        data = lznt1Decompress(comp, unitBytes, pieces[0]!.lcn! * cs);
       }
-      cached = { unit: u, data };
+      units.set(u, data);
       return data;
     };
     return {
@@ -392,192 +563,242 @@ export class NtfsFileSystem implements FileSystem {
           out.set(d.subarray(inUnit, inUnit + n), pos - o);
           pos += n;
         }
-        const init = s.initializedSize;
         if (init < o + l) out.fill(0, Math.max(0, init - o));
         return out;
       },
     };
   }
 
+  /** The volume's $UpCase (record 10), read once. */
   private async loadUpcase(): Promise<Uint16Array> {
     if (this.upcase) return this.upcase;
-    const s = await this.stream(RECORD.UPCASE, ATTR.DATA, '');
-    const table = new Uint16Array(65536);
-    for (let i = 0; i < 65536; i++) table[i] = i;
-    if (s && s.dataSize >= 131072) {
-      const b = await this.reader(s, '$UpCase').read(0, 131072);
-      for (let i = 0; i < 65536; i++) table[i] = b[2 * i]! | (b[2 * i + 1]! << 8);
-    } else {
-      this.warnings.push({
-        code: 'NTFS_RECORD',
-        message: '$UpCase is missing or short; names are compared with ASCII case folding only',
+    const s = await this.stream(MFT_RECORD.UPCASE, ATTR.DATA, '');
+    if (!s || s.dataSize < UPCASE_BYTES)
+      throw new BootprobeError('NTFS_ATTRIBUTE', '$UpCase is missing or shorter than 128 KiB', {
+        offset: (await this.readRecord(MFT_RECORD.UPCASE)).offset,
+        structure: 'ntfs.upcase',
+        hint: 'the $UpCase system file is damaged; run chkdsk on the volume',
       });
-      for (let c = 0x61; c <= 0x7a; c++) table[c] = c - 32;
-    }
-    this.upcase = table;
-    return table;
-  }
-
-  /** COLLATION_FILENAME without the final case-sensitive tie-break (§4 steps 1-3): -1, 0, 1. */
-  private collate(up: Uint16Array, a: string, b: string): number {
-    const n = Math.min(a.length, b.length);
-    for (let i = 0; i < n; i++) {
-      const x = up[a.charCodeAt(i)]!;
-      const y = up[b.charCodeAt(i)]!;
-      if (x !== y) return x < y ? -1 : 1;
-    }
-    return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
-  }
-
-  /** The nodes of directory n's $I30 B-tree: root entries, and a loader for child nodes by VCN. */
-  private async index(n: number) {
-    const attrs = await this.allAttributes(n);
-    const root = attrs.find((a) => a.type === ATTR.INDEX_ROOT && a.name === '$I30' && !a.nonResident);
-    if (!root?.value) {
-      throw new BootprobeError('NOT_A_DIRECTORY', `MFT record ${n} has no $I30 index: not a directory`, {
-        structure: 'ntfs.index',
-      });
-    }
-    const rv = new ByteView(root.value, root.offset, 'NTFS $INDEX_ROOT');
-    const ir = decodeIndexRoot(rv);
-    if (ir.indexedType !== ATTR.FILE_NAME || ir.collation !== 1) {
-      throw new BootprobeError(
-        'NTFS_INDEX',
-        `record ${n}: $I30 index of type ${hex(ir.indexedType)} / collation ${ir.collation} is not a file-name index`,
-        { offset: root.offset, structure: 'ntfs.index' },
-      );
-    }
-    const rootEntries = decodeIndexNode(rv, 16);
-    const alloc = await this.stream(n, ATTR.INDEX_ALLOCATION, '$I30', attrs);
-    const rs = ir.recordSize;
-    if (rs < 256 || rs > 65536 || rs % 512 !== 0) {
-      throw new BootprobeError(
-        'NTFS_INDEX',
-        `record ${n}: index record size ${rs} is not a multiple of 512 up to 64 KiB`,
-        { offset: root.offset, structure: 'ntfs.index' },
-      );
-    }
-    const cs = this.boot.clusterSize;
-    const child = async (vcn: number): Promise<IndexEntry[]> => {
-      if (!alloc)
-        throw new BootprobeError(
-          'NTFS_INDEX',
-          `record ${n}: index entry points to child VCN ${vcn} but there is no $INDEX_ALLOCATION`,
-          { structure: 'ntfs.index' },
-        );
-      const at = rs >= cs ? vcn * cs : vcn * 512;
-      if (at + rs > alloc.dataSize)
-        throw new BootprobeError(
-          'NTFS_INDEX',
-          `record ${n}: child VCN ${vcn} lies past the index allocation`,
-          { structure: 'ntfs.index' },
-        );
-      const bytes = (await this.readRuns(alloc.runs, at, rs, `index of record ${n}`)).slice();
-      applyFixups(bytes, 'INDX', at);
-      const v = new ByteView(bytes, at, 'NTFS INDX record');
-      if (v.u64le(0x10) !== BigInt(vcn)) {
-        throw new BootprobeError(
-          'NTFS_INDEX',
-          `record ${n}: INDX record at VCN ${vcn} says it is VCN ${v.u64le(0x10)}`,
-          { offset: at, structure: 'ntfs.index', hint: 'the directory index is damaged' },
-        );
-      }
-      return decodeIndexNode(v, 0x18);
-    };
-    return { rootEntries, child };
+    this.upcase = decodeUpcase(await this.reader(s, '$UpCase').read(0, UPCASE_BYTES), s.offset);
+    this.upcaseAsciiCompatible = isAsciiCompatible(this.upcase);
+    return this.upcase;
   }
 
   /**
-   * The collation table a lookup of `name` needs. An ASCII-only name does not need $UpCase (128 KiB): $UpCase maps
-   * ASCII letters as ASCII does and maps no other unit into ASCII (ntfs.md §4: it has no multi-character or
-   * cross-range mappings), so comparing an ASCII name with any key gives the same order with an ASCII-only table.
+   * The collation table a lookup of `name` needs. An ASCII-only name does not need $UpCase (128 KiB) when the table
+   * maps ASCII as ASCII and nothing else into ASCII (§4: no multi-character or cross-range mappings; pinned by the
+   * tests for dfir, sdi and the mkntfs volumes). Once the table is loaded its own answer decides.
    */
   private async collationFor(name: string): Promise<Uint16Array> {
-    if (!/^[\u0000-\u007f]*$/.test(name)) return this.loadUpcase();
-    if (!asciiUpcase) {
-      asciiUpcase = new Uint16Array(65536);
-      for (let i = 0; i < 65536; i++) asciiUpcase[i] = i >= 0x61 && i <= 0x7a ? i - 32 : i;
-    }
-    return asciiUpcase;
+    const ascii = /^[\u0000-\u007f]*$/.test(name);
+    if (!ascii || (this.upcase && !this.upcaseAsciiCompatible)) return this.loadUpcase();
+    NtfsFileSystem.asciiTable ??= asciiUpcase();
+    return NtfsFileSystem.asciiTable;
   }
 
-  /** Looks up one name in directory n through its B-tree (§4 "Lookup"). */
+  /** Directory n's $I30 index: root entries, record size, $INDEX_ALLOCATION and $BITMAP (§4 step 1). */
+  private async dirIndex(n: number): Promise<DirIndex> {
+    const hit = this.dirs.get(n);
+    if (hit) return hit;
+    const attrs = await this.allAttributes(n);
+    const root = attrs.find((a) => a.type === ATTR.INDEX_ROOT && a.name === '$I30' && !a.nonResident);
+    if (!root?.value)
+      throw new BootprobeError('NOT_A_DIRECTORY', `MFT record ${n} has no $I30 index: not a directory`, {
+        offset: (await this.readRecord(n)).offset,
+        structure: 'ntfs.index',
+      });
+    const rv = new ByteView(root.value, root.valueOffset, 'NTFS $INDEX_ROOT');
+    const ir = decodeIndexRoot(rv);
+    if (ir.indexedType !== ATTR.FILE_NAME || ir.collation !== COLLATION_FILE_NAME)
+      throw new BootprobeError(
+        'NTFS_INDEX',
+        `record ${n}: $I30 index of type ${hex(ir.indexedType)} / collation ${ir.collation} is not a file-name index`,
+        { offset: root.offset, structure: 'ntfs.index', hint: 'the directory is damaged' },
+      );
+    const alloc = await this.stream(n, ATTR.INDEX_ALLOCATION, '$I30', attrs);
+    let bitmap: Uint8Array | null = null;
+    const bm = await this.stream(n, ATTR.BITMAP, '$I30', attrs);
+    if (alloc && bm) {
+      if (bm.dataSize > MAX_INDEX_BITMAP)
+        throw new BootprobeError(
+          'NTFS_INDEX',
+          `record ${n}: $I30 $BITMAP of ${bm.dataSize} bytes is implausible`,
+          {
+            offset: bm.offset,
+            structure: 'ntfs.index',
+            hint: 'the directory is damaged',
+          },
+        );
+      bitmap = await this.reader(bm, `$I30 bitmap of record ${n}`).read(0, bm.dataSize);
+    }
+    const d: DirIndex = {
+      record: n,
+      rootEntries: decodeIndexNode(rv, INDEX_ROOT_NODE_OFFSET),
+      recordSize: ir.recordSize,
+      alloc: alloc && !alloc.resident ? alloc : null,
+      bitmap,
+    };
+    this.dirs.set(n, d);
+    return d;
+  }
+
+  /** The entries of child node `vcn` of directory d (§4 step 4), through the cache. */
+  private async indexNode(d: DirIndex, vcn: number): Promise<IndexEntry[]> {
+    const key = `${d.record}:${vcn}`;
+    const hit = this.indexBlocks.get(key);
+    if (hit) return hit;
+    const fail = (msg: string, offset: number) =>
+      new BootprobeError('NTFS_INDEX', `record ${d.record}: ${msg}`, {
+        offset,
+        structure: 'ntfs.index',
+        hint: 'the directory index is damaged; run chkdsk on the volume',
+      });
+    const rec = await this.readRecord(d.record);
+    if (!d.alloc)
+      throw fail(`index entry points to child VCN ${vcn} but there is no $INDEX_ALLOCATION`, rec.offset);
+    const rs = d.recordSize;
+    const at = indexVcnToOffset(vcn, rs, this.boot.clusterSize);
+    if (at % rs !== 0 || at + rs > d.alloc.dataSize)
+      throw fail(
+        `child VCN ${vcn} lies outside the ${d.alloc.dataSize}-byte index allocation`,
+        d.alloc.offset,
+      );
+    const index = at / rs;
+    if (d.bitmap && (index >> 3 >= d.bitmap.length || (d.bitmap[index >> 3]! & (1 << (index & 7))) === 0))
+      throw fail(`child VCN ${vcn} is index record ${index}, which $BITMAP marks free`, d.alloc.offset);
+    const where = this.runOffset(d.alloc.runs, at) ?? d.alloc.offset;
+    const bytes = (
+      await this.readRuns(d.alloc.runs, at, rs, `index of record ${d.record}`, d.alloc.offset)
+    ).slice();
+    const entries = decodeIndexRecord(bytes, vcn, where).entries;
+    this.indexBlocks.set(key, entries);
+    return entries;
+  }
+
+  /**
+   * Walks directory d's B-tree for `name` (§4 "Lookup"). `cmp` orders name against a key; with `lowerBound` the walk
+   * returns the first key comparing equal (descending left of it for an earlier one), else any equal key.
+   */
+  private async walk(d: DirIndex, name: string, cmp: (a: string, b: string) => number, lowerBound: boolean) {
+    const visited = new Set<number>();
+    let entries = d.rootEntries;
+    let candidate: IndexEntry | null = null;
+    for (let depth = 0; ; depth++) {
+      let descend: number | null = null;
+      for (const e of entries) {
+        if (e.key) {
+          const c = cmp(name, e.key.name);
+          if (c > 0) continue;
+          if (c === 0) {
+            if (!lowerBound) return e;
+            candidate = e;
+          }
+        }
+        descend = e.child;
+        break;
+      }
+      if (descend === null) return candidate;
+      if (visited.has(descend))
+        throw new BootprobeError(
+          'NTFS_INDEX',
+          `record ${d.record}: index B-tree loops back to VCN ${descend}`,
+          {
+            offset: d.alloc?.offset,
+            structure: 'ntfs.index',
+            hint: 'the directory index is damaged; run chkdsk on the volume',
+          },
+        );
+      if (depth >= MAX_INDEX_DEPTH)
+        throw new BootprobeError(
+          'NTFS_INDEX',
+          `record ${d.record}: index B-tree deeper than ${MAX_INDEX_DEPTH}`,
+          {
+            offset: d.alloc?.offset,
+            structure: 'ntfs.index',
+            hint: 'the directory index is damaged; run chkdsk on the volume',
+          },
+        );
+      visited.add(descend);
+      entries = await this.indexNode(d, descend);
+    }
+  }
+
+  /**
+   * Looks up one name in directory n, case-insensitively through $UpCase: an exact-case match wins, else the first
+   * name equal under $UpCase (§4 step 2: POSIX names may differ only in case).
+   */
   private async findInDir(n: number, name: string): Promise<IndexEntry | null> {
     const up = await this.collationFor(name);
-    const { rootEntries, child } = await this.index(n);
-    const visited = new Set<number>();
-    let entries = rootEntries;
-    for (let depth = 0; depth <= MAX_INDEX_DEPTH; depth++) {
-      let descend: number | null = null;
-      let found: IndexEntry | null = null;
-      for (const e of entries) {
-        if (!e.key) {
-          descend = e.child;
-          break;
-        }
-        const c = this.collate(up, name, e.key.name);
-        if (c === 0) {
-          if (e.key.name === name) return e;
-          found ??= e;
-          continue;
-        }
-        if (found) return found;
-        if (c < 0) {
-          descend = e.child;
-          break;
-        }
-      }
-      if (found) return found;
-      if (descend === null) return null;
-      if (visited.has(descend))
-        throw new BootprobeError('NTFS_INDEX', `record ${n}: index B-tree loops back to VCN ${descend}`, {
-          structure: 'ntfs.index',
-          hint: 'the directory index is damaged',
-        });
-      visited.add(descend);
-      entries = await child(descend);
-    }
-    throw new BootprobeError('NTFS_INDEX', `record ${n}: index B-tree deeper than ${MAX_INDEX_DEPTH}`, {
-      structure: 'ntfs.index',
-      hint: 'the directory index is damaged',
-    });
+    const d = await this.dirIndex(n);
+    const first = await this.walk(d, name, (a, b) => compareUpcase(up, a, b), true);
+    if (!first || first.key!.name === name) return first;
+    return (await this.walk(d, name, (a, b) => collateFileNames(up, a, b), false)) ?? first;
   }
 
-  /** Builds the entry for record `n` as named in its directory. */
-  private async entry(n: number, name: string, path: string, sequence: number): Promise<NtfsEntry> {
-    const attrs = await this.allAttributes(n);
+  /** Builds the entry for record `n` as named (`key`) in directory `parent`. */
+  private async entry(n: number, key: FileNameAttr | null, parent: number, path: string, sequence: number) {
     const rec = await this.readRecord(n);
-    if (sequence && rec.header.sequence !== sequence) {
+    if (sequence && rec.header.sequence !== sequence)
       throw new BootprobeError(
         'NTFS_INDEX',
         `${path}: the directory entry names record ${n} sequence ${sequence}, the record has sequence ${rec.header.sequence}`,
-        { structure: 'ntfs.index', hint: 'a stale directory entry; run chkdsk' },
+        {
+          offset: rec.offset + 0x10,
+          structure: 'ntfs.index',
+          hint: 'a stale directory entry; run chkdsk on the volume',
+        },
       );
-    }
+    if ((rec.header.flags & RECORD_FLAG.IN_USE) === 0)
+      throw new BootprobeError(
+        'NTFS_INDEX',
+        `${path}: the directory entry names record ${n}, which is not in use`,
+        {
+          offset: rec.offset + 0x16,
+          structure: 'ntfs.index',
+          hint: 'a stale directory entry; run chkdsk on the volume',
+        },
+      );
+    const attrs = await this.allAttributes(n);
     const si = attrs.find((a) => a.type === ATTR.STANDARD_INFORMATION && !a.nonResident);
-    const std =
-      si?.value && si.value.length >= 0x24
-        ? decodeStandardInformation(new ByteView(si.value, si.offset, '$STANDARD_INFORMATION'))
-        : null;
+    const std = si?.value
+      ? decodeStandardInformation(new ByteView(si.value!, si.valueOffset, '$STANDARD_INFORMATION'))
+      : null;
     const names = attrs
       .filter((a) => a.type === ATTR.FILE_NAME && a.value)
-      .map((a) => decodeFileName(new ByteView(a.value!, a.offset, '$FILE_NAME')));
-    const dos = names.find((f) => f.namespace === NAMESPACE.DOS);
-    const isDirectory = (rec.header.flags & 2) !== 0;
+      .map((a) => decodeFileName(new ByteView(a.value!, a.valueOffset, '$FILE_NAME')));
+    const here = names.filter((f) => f.parentRecord === parent);
+    const dos = here.find((f) => f.namespace === NAMESPACE.DOS);
+    let name = key?.name ?? '';
+    let namespace = key?.namespace ?? NAMESPACE.POSIX;
+    if (namespace === NAMESPACE.DOS) {
+      // Found by its 8.3 alias: show the long name it stands for.
+      const long = FILE_NAME_NS_ORDER.map((ns) => here.find((f) => f.namespace === ns)).find((f) => f);
+      if (long) {
+        name = long.name;
+        namespace = long.namespace;
+        path = joinPath(path.slice(0, path.lastIndexOf('/')) || '/', name);
+      }
+    }
+    const isDirectory = (rec.header.flags & RECORD_FLAG.DIRECTORY) !== 0;
     const streams: FsStreamInfo[] = [];
     let size = 0;
     let allocatedSize: number | null = null;
-    const dataAttrs = attrs.filter((a) => a.type === ATTR.DATA);
-    for (const a of dataAttrs) {
-      if (a.lowestVcn !== 0) continue;
+    for (const a of attrs) {
+      if (a.type !== ATTR.DATA || a.lowestVcn !== 0) continue;
       if (a.name === '') {
         size = a.dataSize;
-        allocatedSize = a.allocatedSize;
+        allocatedSize = a.nonResident ? (a.compressedSize ?? a.allocatedSize) : a.dataSize;
       } else streams.push({ name: a.name, size: a.dataSize });
     }
+    const rp = attrs.find((a) => a.type === ATTR.REPARSE_POINT);
+    let reparseTag: number | null = null;
+    if (rp?.value && rp.value.length >= 4)
+      reparseTag = decodeReparsePoint(new ByteView(rp.value!, rp.valueOffset)).tag;
+    else if (rp) reparseTag = key?.eaSizeOrReparseTag ?? 0;
     let attributes = std?.attributes ?? 0;
     if (isDirectory) attributes |= FILE_ATTRIBUTE.DIRECTORY;
-    return {
+    if (rp) attributes |= FILE_ATTRIBUTE.REPARSE_POINT;
+    const entry: NtfsEntry = {
       name,
       shortName: dos && dos.name !== name ? dos.name : null,
       path,
@@ -592,17 +813,20 @@ export class NtfsFileSystem implements FileSystem {
       id: n,
       streams,
       sequence: rec.header.sequence,
+      parent,
+      namespace,
+      reparseTag,
     };
+    return entry;
   }
 
   async root(): Promise<NtfsEntry> {
-    return this.entry(RECORD.ROOT, '', '/', 0);
+    return this.entry(MFT_RECORD.ROOT, null, -1, '/', 0);
   }
 
   async lookup(path: string): Promise<NtfsEntry> {
-    const parts = splitPath(path);
     let cur = await this.root();
-    for (const part of parts) {
+    for (const part of splitPath(path)) {
       if (!cur.isDirectory)
         throw new BootprobeError('NOT_A_DIRECTORY', `${cur.path} is not a directory`, {
           hint: 'check the path',
@@ -612,43 +836,46 @@ export class NtfsFileSystem implements FileSystem {
         throw new BootprobeError('PATH_NOT_FOUND', `${joinPath(cur.path, part)}: no such file or directory`, {
           hint: 'list the directory with `bootprobe ls`',
         });
-      cur = await this.entry(e.record, e.key.name, joinPath(cur.path, e.key.name), e.sequence);
+      cur = await this.entry(e.record, e.key, cur.id, joinPath(cur.path, e.key.name), e.sequence);
     }
     return cur;
   }
 
+  /** Every name in directory `dir`, walking its B-tree in order (§4): each file once per link, DOS aliases left out. */
   async list(dir: FsEntry): Promise<NtfsEntry[]> {
-    if (!dir.isDirectory) throw new BootprobeError('NOT_A_DIRECTORY', `${dir.path} is not a directory`);
-    const { rootEntries, child } = await this.index(dir.id);
+    if (!dir.isDirectory)
+      throw new BootprobeError('NOT_A_DIRECTORY', `${dir.path} is not a directory`, {
+        hint: 'list a directory',
+      });
+    const d = await this.dirIndex(dir.id);
     const keys: IndexEntry[] = [];
     const visited = new Set<number>();
     const walk = async (entries: IndexEntry[], depth: number): Promise<void> => {
-      if (depth > MAX_INDEX_DEPTH)
-        throw new BootprobeError('NTFS_INDEX', `${dir.path}: index B-tree deeper than ${MAX_INDEX_DEPTH}`, {
-          structure: 'ntfs.index',
-        });
       for (const e of entries) {
         if (e.child !== null) {
-          if (visited.has(e.child))
-            throw new BootprobeError('NTFS_INDEX', `${dir.path}: index B-tree loops back to VCN ${e.child}`, {
-              structure: 'ntfs.index',
-              hint: 'the directory index is damaged',
-            });
+          if (visited.has(e.child) || depth >= MAX_INDEX_DEPTH)
+            throw new BootprobeError(
+              'NTFS_INDEX',
+              `${dir.path}: index B-tree ${visited.has(e.child) ? `loops back to VCN ${e.child}` : `deeper than ${MAX_INDEX_DEPTH}`}`,
+              {
+                offset: d.alloc?.offset ?? e.offset,
+                structure: 'ntfs.index',
+                hint: 'the directory index is damaged',
+              },
+            );
           visited.add(e.child);
-          await walk(await child(e.child), depth + 1);
+          await walk(await this.indexNode(d, e.child), depth + 1);
         }
         if (e.key) keys.push(e);
       }
     };
-    await walk(rootEntries, 0);
+    await walk(d.rootEntries, 0);
     const out: NtfsEntry[] = [];
     for (const e of keys) {
       const k = e.key!;
-      // One line per name a user sees: the DOS 8.3 alias of a Win32 name is shown as its shortName instead; the root's
-      // entry for itself is not a child.
-      if (k.namespace === NAMESPACE.DOS) continue;
-      if (e.record === dir.id) continue;
-      out.push(await this.entry(e.record, k.name, joinPath(dir.path, k.name), e.sequence));
+      // The DOS alias of a Win32 name becomes the entry's shortName; the root's entry for itself is no child.
+      if (k.namespace === NAMESPACE.DOS || e.record === dir.id) continue;
+      out.push(await this.entry(e.record, k, dir.id, joinPath(dir.path, k.name), e.sequence));
     }
     return out;
   }
@@ -657,25 +884,33 @@ export class NtfsFileSystem implements FileSystem {
     if (entry.isDirectory && streamName === '')
       throw new BootprobeError('NOT_A_FILE', `${entry.path} is a directory`, { hint: 'use `bootprobe ls`' });
     const s = await this.stream(entry.id, ATTR.DATA, streamName);
-    if (!s) {
+    if (!s)
       throw new BootprobeError(
         'PATH_NOT_FOUND',
         streamName ? `${entry.path} has no stream '${streamName}'` : `${entry.path} has no data`,
         { hint: 'see its streams with `bootprobe stat`' },
       );
-    }
     return this.reader(s, `${entry.path}${streamName ? `:${streamName}` : ''}`);
   }
 
+  /** Every attribute of the file's record(s), decoded, as plain JSON (64-bit values as decimal strings). */
   async stat(entry: FsEntry): Promise<Record<string, unknown>> {
     const rec = await this.readRecord(entry.id);
     const attrs = await this.allAttributes(entry.id);
     const iso = (d: Date | null) => d?.toISOString() ?? null;
+    const h = rec.header;
     return {
       record: entry.id,
-      sequence: rec.header.sequence,
-      linkCount: rec.header.linkCount,
-      recordFlags: hex(rec.header.flags),
+      recordOffset: rec.offset,
+      sequence: h.sequence,
+      linkCount: h.linkCount,
+      recordFlags: hex(h.flags),
+      inUse: (h.flags & RECORD_FLAG.IN_USE) !== 0,
+      directory: (h.flags & RECORD_FLAG.DIRECTORY) !== 0,
+      usedSize: h.usedSize,
+      allocatedSize: h.allocatedSize,
+      lsn: h.lsn.toString(),
+      baseRecord: h.baseRecord,
       attributes: attrs.map((a) => {
         const base: Record<string, unknown> = {
           type: ATTR_NAMES[a.type] ?? hex(a.type),
@@ -690,61 +925,85 @@ export class NtfsFileSystem implements FileSystem {
           encrypted: isEncrypted(a),
         };
         if (a.nonResident) {
-          const runs = decodeRunlist(a.runlist!, a.lowestVcn, this.clusterCount, a.offset);
+          const runs = decodeRunlist(a.runlist!, a.lowestVcn, this.clusterCount, a.offset, a.highestVcn);
           Object.assign(base, {
             lowestVcn: a.lowestVcn,
             highestVcn: a.highestVcn,
             allocatedSize: a.allocatedSize,
             dataSize: a.dataSize,
             initializedSize: a.initializedSize,
+            compressedSize: a.compressedSize,
             compressionUnit: a.compressionUnit,
-            runs: runs.slice(0, 64).map((r) => ({ vcn: r.vcn, lcn: r.lcn, length: r.length })),
             runCount: runs.length,
+            runs: runs.map((r) => ({ vcn: r.vcn, lcn: r.lcn, length: r.length })),
           });
-        } else {
-          base.valueLength = a.value!.length;
-          const v = new ByteView(a.value!, a.offset, ATTR_NAMES[a.type] ?? 'attribute');
-          if (a.type === ATTR.STANDARD_INFORMATION && a.value!.length >= 0x24) {
-            const s = decodeStandardInformation(v);
-            Object.assign(base, {
-              created: iso(s.created),
-              modified: iso(s.modified),
-              mftChanged: iso(s.changed),
-              accessed: iso(s.accessed),
-              dosAttributes: hex(s.attributes),
-            });
-          } else if (a.type === ATTR.FILE_NAME) {
-            const f = decodeFileName(v);
-            Object.assign(base, {
-              fileName: f.name,
-              namespace: ['POSIX', 'Win32', 'DOS', 'Win32+DOS'][f.namespace] ?? f.namespace,
-              parentRecord: f.parentRecord,
-              realSize: f.realSize,
-              created: iso(f.created),
-              modified: iso(f.modified),
-            });
-          } else if (a.type === ATTR.VOLUME_NAME) {
-            base.volumeName = v.utf16le(0, a.value!.length & ~1);
-          }
+          return base;
+        }
+        const value = a.value!;
+        base.valueLength = value.length;
+        base.indexed = (a.residentFlags & 1) !== 0;
+        const v = new ByteView(value, a.valueOffset, ATTR_NAMES[a.type] ?? 'attribute');
+        if (a.type === ATTR.STANDARD_INFORMATION) {
+          const s = decodeStandardInformation(v);
+          Object.assign(base, {
+            created: iso(s.created),
+            modified: iso(s.modified),
+            mftChanged: iso(s.changed),
+            accessed: iso(s.accessed),
+            dosAttributes: hex(s.attributes),
+            maxVersions: s.maxVersions,
+            version: s.version,
+            classId: s.classId,
+            ownerId: s.ownerId,
+            securityId: s.securityId,
+            quotaCharged: s.quotaCharged?.toString() ?? null,
+            usn: s.usn?.toString() ?? null,
+          });
+        } else if (a.type === ATTR.FILE_NAME) {
+          const f = decodeFileName(v);
+          Object.assign(base, {
+            fileName: f.name,
+            namespace: NAMESPACE_NAMES[f.namespace] ?? f.namespace,
+            parentRecord: f.parentRecord,
+            parentSequence: f.parentSequence,
+            created: iso(f.created),
+            modified: iso(f.modified),
+            mftChanged: iso(f.changed),
+            accessed: iso(f.accessed),
+            allocatedSize: f.allocatedSize,
+            realSize: f.realSize,
+            fileFlags: hex(f.flags),
+          });
+        } else if (a.type === ATTR.VOLUME_NAME) {
+          base.volumeName = decodeVolumeName(v);
+        } else if (a.type === ATTR.VOLUME_INFORMATION) {
+          const vi = decodeVolumeInformation(v);
+          Object.assign(base, {
+            major: vi.major,
+            minor: vi.minor,
+            volumeFlags: hex(vi.flags),
+            dirty: vi.dirty,
+          });
+        } else if (a.type === ATTR.REPARSE_POINT && value.length >= 8) {
+          const r = decodeReparsePoint(v);
+          Object.assign(base, { reparseTag: hex(r.tag), target: r.target, printName: r.printName });
+        } else if (a.type === ATTR.ATTRIBUTE_LIST) {
+          base.entries = decodeAttributeList(v).map((e) => ({
+            ...e,
+            type: ATTR_NAMES[e.type] ?? hex(e.type),
+          }));
+        } else if (a.type === ATTR.INDEX_ROOT) {
+          const ir = decodeIndexRoot(v);
+          Object.assign(base, {
+            indexedType: hex(ir.indexedType),
+            collation: ir.collation,
+            indexRecordSize: ir.recordSize,
+          });
         }
         return base;
       }),
     };
   }
-}
-
-/** Index of the run holding `vcn` (binary search; runs are sorted by VCN), or the insertion point. */
-function findRun(runs: Run[], vcn: number): number {
-  let lo = 0;
-  let hi = runs.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const r = runs[mid]!;
-    if (vcn < r.vcn) hi = mid - 1;
-    else if (vcn >= r.vcn + r.length) lo = mid + 1;
-    else return mid;
-  }
-  return lo;
 }
 
 export function openNtfs(dev: BlockDevice): Promise<NtfsFileSystem> {

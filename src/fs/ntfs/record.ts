@@ -11,9 +11,12 @@ const STRIDE = 512;
 export function applyFixups(buf: Uint8Array, magic: string, base: number): void {
   const v = new ByteView(buf, base, `NTFS ${magic} record`);
   if (v.ascii(0, 4) !== magic) {
+    const found = v.ascii(0, 4);
     throw new BootprobeError(
       'NTFS_RECORD',
-      `no "${magic}" signature at ${hex(base)} (found "${v.ascii(0, 4).replace(/[^ -~]/g, '.')}")`,
+      found === 'BAAD'
+        ? `${magic} record at ${hex(base)} is marked "BAAD": chkdsk found a torn multi-sector write there`
+        : `no "${magic}" signature at ${hex(base)} (found "${found.replace(/[^ -~]/g, '.')}")`,
       {
         offset: base,
         structure: `ntfs.${magic.toLowerCase()}`,
@@ -59,37 +62,62 @@ export function applyFixups(buf: Uint8Array, magic: string, base: number): void 
   }
 }
 
+/** §2 0x16 record flags (ntfs-3g layout.h). */
+export const RECORD_FLAG = { IN_USE: 0x01, DIRECTORY: 0x02, EXTEND: 0x04, VIEW_INDEX: 0x08 } as const;
+
 export interface MftRecordHeader {
+  /** 0x04 / 0x06: update sequence array offset and count. */
+  usaOffset: number;
+  usaCount: number;
+  /** 0x08 $LogFile sequence number. */
+  lsn: bigint;
   sequence: number;
   linkCount: number;
   firstAttribute: number;
-  /** 0x01 in use, 0x02 directory. */
+  /** RECORD_FLAG bits. */
   flags: number;
   usedSize: number;
+  allocatedSize: number;
   /** Base record number for an extension record; 0 for a base record. */
   baseRecord: number;
   baseSequence: number;
+  nextAttributeId: number;
+  /** 0x2C, NTFS 3.1 only (null when the header ends at 0x2A, NTFS ≤ 3.0). */
+  recordNumber: number | null;
 }
 
+/** The FILE record header of a fixed-up record (§2). The first attribute and used size must lie inside the record. */
 export function decodeMftRecordHeader(v: ByteView): MftRecordHeader {
   const baseRef = v.u64le(0x20);
+  const usaOffset = v.u16le(4);
   const h: MftRecordHeader = {
+    usaOffset,
+    usaCount: v.u16le(6),
+    lsn: v.u64le(0x08),
     sequence: v.u16le(0x10),
     linkCount: v.u16le(0x12),
     firstAttribute: v.u16le(0x14),
     flags: v.u16le(0x16),
     usedSize: v.u32le(0x18),
+    allocatedSize: v.u32le(0x1c),
     baseRecord: Number(baseRef & 0xffffffffffffn),
     baseSequence: Number(baseRef >> 48n),
+    nextAttributeId: v.u16le(0x28),
+    recordNumber: usaOffset >= 0x30 ? v.u32le(0x2c) : null,
   };
-  if (h.usedSize > v.length || h.firstAttribute < 0x2a || h.firstAttribute >= h.usedSize) {
+  if (
+    h.usedSize > v.length ||
+    h.firstAttribute < 0x2a ||
+    h.firstAttribute + 4 > h.usedSize ||
+    h.firstAttribute % 8
+  ) {
     throw new BootprobeError(
       'NTFS_RECORD',
       `MFT record at ${hex(v.base)}: first attribute ${h.firstAttribute} / used size ${h.usedSize} do not fit its ${v.length} bytes`,
       {
         offset: v.base + 0x14,
         structure: 'ntfs.file',
-        hint: 'the MFT is damaged',
+        hint: 'the MFT is damaged; run chkdsk on the volume',
       },
     );
   }

@@ -1,14 +1,21 @@
-// VHDX metadata region: table and items (block size, virtual size, sector sizes, page 83 id, parent locator).
-// Layout: docs/vhd-vhdx.md §2.4.
+// VHDX metadata region: the table and every known item (file parameters, virtual size, page 83 id, sector sizes,
+// parent locator). Layout: docs/vhd-vhdx.md §2.4.
 import { BootprobeError, hex } from '../../errors.js';
 import { type BlockDevice, ByteView, isPowerOfTwo } from '../../io/index.js';
+import { decodeParentLocator, type ParentLocator } from './parent-locator.js';
 import type { RegionEntry } from './region-table.js';
 
-const TABLE_SIZE = 64 * 1024;
+/** §2.4: the table is the first 64 KiB of the region; items lie after it. */
+export const METADATA_TABLE_SIZE = 64 * 1024;
+const HEADER_SIZE = 32;
+const ENTRY_SIZE = 32;
+/** §2.4: at most 2047 entries fit in the 64 KiB table. */
 const MAX_ENTRIES = 2047;
 const MiB = 1024 * 1024;
+/** §2.4: an item is at most 1 MiB. */
+const MAX_ITEM = MiB;
 /** §2.4: the virtual size is at most 64 TB. */
-const MAX_VIRTUAL_SIZE = 64 * 1024 ** 4;
+export const MAX_VIRTUAL_SIZE = 64 * 1024 ** 4;
 
 export const METADATA_ITEM = {
   FILE_PARAMETERS: 'caa16737-fa36-4d43-b3b6-33f0aa44e76b',
@@ -19,8 +26,19 @@ export const METADATA_ITEM = {
   PARENT_LOCATOR: 'a8d35f2d-b30b-454d-abf7-d3d84834ab0c',
 } as const;
 
-/** Locator type of a VHDX parent locator (§2.4 "Parent locator"). */
-export const VHDX_PARENT_LOCATOR_TYPE = 'b04aefb7-d19e-4a81-b789-25b8e9445913';
+const KNOWN_ITEMS: ReadonlySet<string> = new Set(Object.values(METADATA_ITEM));
+
+export interface MetadataItemEntry {
+  guid: string;
+  /** Offset from the start of the region. */
+  offset: number;
+  length: number;
+  isUser: boolean;
+  isVirtualDisk: boolean;
+  isRequired: boolean;
+  /** Absolute offset of the table entry, for errors. */
+  entryAt: number;
+}
 
 export interface VhdxMetadata {
   blockSize: number;
@@ -29,88 +47,63 @@ export interface VhdxMetadata {
   virtualSize: number;
   logicalSectorSize: number;
   physicalSectorSize: number;
+  /** Virtual disk id (page 83 data); null when the item is absent. */
   page83: string | null;
-  /** Parent locator key/value pairs, in stored order; null when the item is absent. */
-  parentLocator: Map<string, string> | null;
-}
-
-interface ItemEntry {
-  guid: string;
-  offset: number;
-  length: number;
-  required: boolean;
-  entryAt: number;
+  /** null when the disk has no parent. */
+  parentLocator: ParentLocator | null;
+  items: readonly MetadataItemEntry[];
 }
 
 function fail(msg: string, offset: number, hint = 'the image is corrupt'): BootprobeError {
   return new BootprobeError('VHDX_METADATA', msg, { offset, structure: 'vhdx.metadata', hint });
 }
 
-/** Decodes the parent locator item: type GUID, count, then (key offset, value offset, key len, value len) entries. */
-export function decodeParentLocator(v: ByteView): Map<string, string> {
-  const type = v.guid(0);
-  if (type !== VHDX_PARENT_LOCATOR_TYPE) {
-    throw new BootprobeError(
-      'VHDX_METADATA',
-      `VHDX parent locator at ${hex(v.base)}: type {${type}} is not the VHDX locator type`,
-      {
-        offset: v.base,
-        structure: 'vhdx.parent_locator',
-        kind: 'unsupported',
-        hint: 'this differencing disk uses an unknown parent locator',
-      },
+/** Entry count from the 32-byte table header: "metadata", u16 0, u16 count, 20 zero bytes (§2.4). */
+export function decodeMetadataTableHeader(v: ByteView): number {
+  if (v.ascii(0, 8) !== 'metadata')
+    throw fail(`no VHDX metadata table ("metadata") at ${hex(v.base)}`, v.base);
+  const count = v.u16le(10);
+  if (count > MAX_ENTRIES)
+    throw fail(
+      `VHDX metadata table at ${hex(v.base)}: ${count} entries, at most ${MAX_ENTRIES}`,
+      v.base + 10,
     );
-  }
-  const count = v.u16le(18);
-  const out = new Map<string, string>();
-  for (let i = 0; i < count; i++) {
-    const at = 20 + 12 * i;
-    const ko = v.u32le(at);
-    const vo = v.u32le(at + 4);
-    const kl = v.u16le(at + 8);
-    const vl = v.u16le(at + 10);
-    if (ko === 0 || vo === 0 || kl === 0 || vl === 0 || kl % 2 || vl % 2) {
-      throw new BootprobeError(
-        'VHDX_METADATA',
-        `VHDX parent locator entry ${i} at ${hex(v.base + at)} has an empty or odd-length key or value`,
-        {
-          offset: v.base + at,
-          structure: 'vhdx.parent_locator',
-          hint: 'the parent locator is corrupt; pass --parent PATH',
-        },
-      );
-    }
-    out.set(v.utf16le(ko, kl), v.utf16le(vo, vl));
-  }
-  return out;
+  return count;
 }
 
-/** Reads the metadata table and every known item; an unknown item marked required is refused. */
-export async function readMetadata(dev: BlockDevice, region: RegionEntry): Promise<VhdxMetadata> {
-  const base = region.fileOffset;
-  const t = new ByteView(await dev.read(base, TABLE_SIZE), base, 'VHDX metadata table');
-  if (t.ascii(0, 8) !== 'metadata') throw fail(`no VHDX metadata table ("metadata") at ${hex(base)}`, base);
-  const count = t.u16le(10);
-  if (count > MAX_ENTRIES)
-    throw fail(`VHDX metadata table at ${hex(base)}: ${count} entries, at most ${MAX_ENTRIES}`, base + 10);
-  const items = new Map<string, ItemEntry>();
+/**
+ * Decodes the table (header and `count` entries) and checks each entry: an item lies after the table and inside a
+ * region of `regionLength` bytes, is at most 1 MiB, appears once; an unknown item marked IsRequired is refused.
+ */
+export function decodeMetadataTable(v: ByteView, regionLength: number): MetadataItemEntry[] {
+  const count = decodeMetadataTableHeader(v);
+  const items: MetadataItemEntry[] = [];
+  const seen = new Set<string>();
   for (let i = 0; i < count; i++) {
-    const at = 32 + 32 * i;
-    const e: ItemEntry = {
-      guid: t.guid(at),
-      offset: t.u32le(at + 16),
-      length: t.u32le(at + 20),
-      required: (t.u32le(at + 24) & 4) !== 0,
-      entryAt: base + at,
+    const at = HEADER_SIZE + ENTRY_SIZE * i;
+    const flags = v.u32le(at + 24);
+    const e: MetadataItemEntry = {
+      guid: v.guid(at),
+      offset: v.u32le(at + 16),
+      length: v.u32le(at + 20),
+      isUser: (flags & 1) !== 0,
+      isVirtualDisk: (flags & 2) !== 0,
+      isRequired: (flags & 4) !== 0,
+      entryAt: v.base + at,
     };
-    if (e.length > MiB || (e.length > 0 && (e.offset < TABLE_SIZE || e.offset + e.length > region.length))) {
+    // Length 0 means present but empty, offset then 0 (§2.4).
+    if (
+      e.length > MAX_ITEM ||
+      (e.length > 0 && (e.offset < METADATA_TABLE_SIZE || e.offset + e.length > regionLength))
+    ) {
       throw fail(
-        `VHDX metadata item {${e.guid}}: ${e.length} bytes at +${hex(e.offset)} lie outside the metadata region`,
+        `VHDX metadata item {${e.guid}}: ${e.length} bytes at +${hex(e.offset)} lie outside the ${regionLength}-byte metadata region (after its 64 KiB table)`,
         e.entryAt,
       );
     }
-    const known = Object.values(METADATA_ITEM).includes(e.guid as never);
-    if (!known && e.required) {
+    if (seen.has(e.guid)) throw fail(`VHDX metadata table lists item {${e.guid}} twice`, e.entryAt);
+    seen.add(e.guid);
+    if (!KNOWN_ITEMS.has(e.guid) && e.isRequired) {
       throw new BootprobeError('VHDX_METADATA', `VHDX metadata item {${e.guid}} is required but unknown`, {
         offset: e.entryAt,
         structure: 'vhdx.metadata',
@@ -118,63 +111,96 @@ export async function readMetadata(dev: BlockDevice, region: RegionEntry): Promi
         hint: 'this VHDX uses a feature bootprobe does not know',
       });
     }
-    items.set(e.guid, e);
+    items.push(e);
   }
-  const item = async (
-    guid: string,
-    name: string,
-    minLength: number,
-    optional = false,
-  ): Promise<ByteView | null> => {
-    const e = items.get(guid);
-    if (!e) {
-      if (optional) return null;
-      throw fail(`VHDX metadata at ${hex(base)} has no ${name} item`, base);
-    }
-    if (e.length < minLength)
-      throw fail(`VHDX metadata item ${name}: ${e.length} bytes, at least ${minLength} needed`, e.entryAt);
-    return new ByteView(await dev.read(base + e.offset, e.length), base + e.offset, `VHDX ${name}`);
-  };
+  return items;
+}
 
-  const fp = (await item(METADATA_ITEM.FILE_PARAMETERS, 'file parameters', 8))!;
-  const blockSize = fp.u32le(0);
-  const flags = fp.u32le(4);
+/** File parameters: u32 BlockSize (power of two, 1..256 MiB), u32 flags bit0 LeaveBlocksAllocated, bit1 HasParent. */
+export function decodeFileParameters(v: ByteView): {
+  blockSize: number;
+  leaveBlocksAllocated: boolean;
+  hasParent: boolean;
+} {
+  const blockSize = v.u32le(0);
+  const flags = v.u32le(4);
   if (!isPowerOfTwo(blockSize) || blockSize < MiB || blockSize > 256 * MiB) {
     throw fail(
-      `VHDX block size ${blockSize} at ${hex(fp.base)} is not a power of two from 1 MiB to 256 MiB`,
-      fp.base,
+      `VHDX block size ${blockSize} at ${hex(v.base)} is not a power of two from 1 MiB to 256 MiB`,
+      v.base,
     );
   }
-  const ls = (await item(METADATA_ITEM.LOGICAL_SECTOR_SIZE, 'logical sector size', 4))!;
-  const logicalSectorSize = ls.u32le(0);
-  const ps = (await item(METADATA_ITEM.PHYSICAL_SECTOR_SIZE, 'physical sector size', 4))!;
-  const physicalSectorSize = ps.u32le(0);
-  for (const [name, v, view] of [
-    ['logical', logicalSectorSize, ls],
-    ['physical', physicalSectorSize, ps],
-  ] as const) {
-    if (v !== 512 && v !== 4096)
-      throw fail(`VHDX ${name} sector size ${v} at ${hex(view.base)} is not 512 or 4096`, view.base);
-  }
-  const vs = (await item(METADATA_ITEM.VIRTUAL_DISK_SIZE, 'virtual disk size', 8))!;
-  const virtualSize = vs.u64leNum(0, 'virtual disk size', 'VHDX_METADATA');
-  if (virtualSize === 0 || virtualSize > MAX_VIRTUAL_SIZE || virtualSize % logicalSectorSize !== 0) {
+  return { blockSize, leaveBlocksAllocated: (flags & 1) !== 0, hasParent: (flags & 2) !== 0 };
+}
+
+/** Logical or physical sector size: u32, 512 or 4096. */
+export function decodeSectorSize(v: ByteView, which: 'logical' | 'physical'): number {
+  const n = v.u32le(0);
+  if (n !== 512 && n !== 4096)
+    throw fail(`VHDX ${which} sector size ${n} at ${hex(v.base)} is not 512 or 4096`, v.base);
+  return n;
+}
+
+/** Virtual disk size: u64, non-zero, a multiple of the logical sector size, at most 64 TB. */
+export function decodeVirtualSize(v: ByteView, logicalSectorSize: number): number {
+  const n = v.u64le(0);
+  if (n === 0n || n > BigInt(MAX_VIRTUAL_SIZE) || n % BigInt(logicalSectorSize) !== 0n) {
     throw fail(
-      `VHDX virtual size ${virtualSize} at ${hex(vs.base)} is 0, over 64 TB or not a multiple of the ${logicalSectorSize}-byte sector`,
-      vs.base,
+      `VHDX virtual size ${n} at ${hex(v.base)} is 0, over 64 TB or not a multiple of the ${logicalSectorSize}-byte sector`,
+      v.base,
     );
   }
-  const p83 = await item(METADATA_ITEM.PAGE83, 'virtual disk id', 16, true);
-  const hasParent = (flags & 2) !== 0;
-  const pl = hasParent ? await item(METADATA_ITEM.PARENT_LOCATOR, 'parent locator', 20) : null;
+  return Number(n);
+}
+
+/**
+ * Reads the metadata table and every known item. Only the table's header, its entries and the items themselves are
+ * read (a few hundred bytes), not the whole 64 KiB table: opening stays cheap.
+ */
+export async function readMetadata(dev: BlockDevice, region: RegionEntry): Promise<VhdxMetadata> {
+  const base = region.fileOffset;
+  const count = decodeMetadataTableHeader(
+    new ByteView(await dev.read(base, HEADER_SIZE), base, 'vhdx.metadata'),
+  );
+  const table = new ByteView(await dev.read(base, HEADER_SIZE + ENTRY_SIZE * count), base, 'vhdx.metadata');
+  const items = decodeMetadataTable(table, region.length);
+  const byGuid = new Map(items.map((e) => [e.guid, e]));
+  const item = async (guid: string, name: string, minLength: number): Promise<ByteView | null> => {
+    const e = byGuid.get(guid);
+    if (!e) return null;
+    if (e.length < minLength)
+      throw fail(`VHDX metadata item ${name}: ${e.length} bytes, at least ${minLength} needed`, e.entryAt);
+    return new ByteView(await dev.read(base + e.offset, e.length), base + e.offset, `vhdx.metadata.${name}`);
+  };
+  const required = async (guid: string, name: string, minLength: number): Promise<ByteView> => {
+    const v = await item(guid, name, minLength);
+    if (!v) throw fail(`VHDX metadata at ${hex(base)} has no ${name} item`, base);
+    return v;
+  };
+
+  const fp = decodeFileParameters(await required(METADATA_ITEM.FILE_PARAMETERS, 'file_parameters', 8));
+  const logicalSectorSize = decodeSectorSize(
+    await required(METADATA_ITEM.LOGICAL_SECTOR_SIZE, 'logical_sector_size', 4),
+    'logical',
+  );
+  const physicalSectorSize = decodeSectorSize(
+    await required(METADATA_ITEM.PHYSICAL_SECTOR_SIZE, 'physical_sector_size', 4),
+    'physical',
+  );
+  const virtualSize = decodeVirtualSize(
+    await required(METADATA_ITEM.VIRTUAL_DISK_SIZE, 'virtual_disk_size', 8),
+    logicalSectorSize,
+  );
+  // The page 83 id is required by the spec, but a disk without it is still readable: report null.
+  const p83 = await item(METADATA_ITEM.PAGE83, 'page83', 16);
+  const pl = fp.hasParent ? await required(METADATA_ITEM.PARENT_LOCATOR, 'parent_locator', 20) : null;
   return {
-    blockSize,
-    leaveBlocksAllocated: (flags & 1) !== 0,
-    hasParent,
+    ...fp,
     virtualSize,
     logicalSectorSize,
     physicalSectorSize,
     page83: p83 ? p83.guid(0) : null,
     parentLocator: pl ? decodeParentLocator(pl) : null,
+    items,
   };
 }
