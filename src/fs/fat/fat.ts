@@ -1,7 +1,9 @@
-// FAT12/16/32, read: BPB, cluster chains (loop-checked), long file names, volume label, FSInfo, both FAT copies
-// compared (fatgen103; docs/boot-sectors.md §4.2).
+// FAT12/16/32 volumes, read: the FileSystem of src/fs/file-system.ts over the BPB, the FAT, directories with long
+// names and file data. Sources: fatgen103 (Microsoft FAT specification); docs/boot-sectors.md §4.2.
+// Reads are lazy: the FAT in cached pages, a directory up to its end marker, a file's clusters as asked, each
+// run of contiguous clusters in one device read.
 import { BootprobeError, type Finding, hex } from '../../errors.js';
-import { type BlockDevice, ByteView, bytesEqual } from '../../io/index.js';
+import { type BlockDevice, ByteView } from '../../io/index.js';
 import {
   FILE_ATTRIBUTE,
   type FileReader,
@@ -10,289 +12,257 @@ import {
   joinPath,
   splitPath,
 } from '../file-system.js';
-import { decodeFatBpb, type FatBpb } from './bpb.js';
-import {
-  ATTR_DIRECTORY,
-  ATTR_LFN,
-  ATTR_VOLUME_ID,
-  decodeShortEntry,
-  type FatDirEntry,
-  lfnChecksum,
-  lfnPart,
-} from './dir-entry.js';
+import { decodeFatBpb, type FatBpb, type FatType } from './bpb.js';
+import type { OemCodePage } from './code-page.js';
+import { attributeNames, FAT_ATTR, NT_LOWER_BASE, NT_LOWER_EXT } from './dir-entry.js';
+import { DirectoryDecoder, type FatDirEntry, MAX_DIR_BYTES, type VolumeLabelEntry } from './directory.js';
+import { type ClusterRun, compareFatCopies, FatTable, MAX_FAT_COMPARE } from './fat-table.js';
+import { decodeFsInfo, type FatFsInfo } from './fsinfo.js';
 
-/** fatgen103: a directory holds at most 65536 entries (2 MiB). */
-const MAX_DIR_BYTES = 65536 * 32;
-/** FAT copies are compared up to this many bytes each (a 2 TB FAT32 volume has a 1 GB FAT). */
-const MAX_FAT_COMPARE = 16 * 1024 * 1024;
+/** Directory bytes are read in chunks of at most this size, so a directory is read only up to its end marker. */
+const DIR_CHUNK = 64 * 1024;
 
-interface Extent {
-  cluster: number;
-  count: number;
+export interface FatOpenOptions {
+  /** OEM code page of 8.3 names (default 437; mtools writes 850). */
+  codePage?: OemCodePage;
 }
 
 export interface FatEntry extends FsEntry {
+  /** The directory entry; null for the root. */
   dirent: FatDirEntry | null;
 }
 
 export interface FatVolumeInfo {
-  type: string;
+  type: FatType;
+  oemName: string;
+  /** The extended BPB's type string ("FAT32"), which does not decide the type. */
+  typeString: string | null;
+  bytesPerSector: number;
+  sectorsPerCluster: number;
   clusterSize: number;
   clusterCount: number;
+  totalSectors: number;
+  fatCount: number;
+  fatSectors: number;
+  activeFat: number;
+  mirroringDisabled: boolean;
   serial: string | null;
+  /** The label shown: the root label entry, else the BPB's. */
+  label: string | null;
+  bpbLabel: string | null;
+  rootLabel: string | null;
+  /** FAT32 FSInfo; null on FAT12/16 or when it is missing or invalid (a warning says which). */
+  fsInfo: FatFsInfo | null;
   fsInfoFreeClusters: number | null;
   fsInfoNextFree: number | null;
+  /** FAT[1] ClnShutBit (FAT16/32): false when the volume was not unmounted cleanly; null on FAT12. */
+  cleanShutdown: boolean | null;
+  /** FAT[1] HrdErrBit (FAT16/32): true when a disk I/O error was recorded; null on FAT12. */
+  hardErrors: boolean | null;
+  /** Bytes of each FAT copy compared with the active one. */
+  fatBytesCompared: number;
+  fatCopiesDiffer: boolean;
+}
+
+/** Windows compares names upper-cased character by character (no 'ß' → 'SS' expansions). */
+export function fatUpper(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const u = ch.toUpperCase();
+    out += u.length === ch.length ? u : ch;
+  }
+  return out;
 }
 
 export class FatFileSystem implements FileSystem {
-  readonly type: FatBpb['type'];
-  label: string | null;
+  readonly type: FatType;
   readonly warnings: Finding[] = [];
-  volumeInfo: FatVolumeInfo;
+  private readonly fat: FatTable;
+  private rootLabel: VolumeLabelEntry | null = null;
+  private fsInfo: FatFsInfo | null = null;
+  private fat1: number | null = null;
+  private copiesDiffer = false;
 
   private constructor(
     private readonly dev: BlockDevice,
     readonly bpb: FatBpb,
+    private readonly codePage: OemCodePage,
   ) {
     this.type = bpb.type;
-    this.label = bpb.bpbLabel;
-    this.volumeInfo = {
-      type: bpb.type,
-      clusterSize: bpb.clusterSize,
-      clusterCount: bpb.clusterCount,
-      serial: bpb.serial,
-      fsInfoFreeClusters: null,
-      fsInfoNextFree: null,
-    };
+    this.fat = new FatTable(dev, bpb);
   }
 
-  static async open(dev: BlockDevice): Promise<FatFileSystem> {
+  static async open(dev: BlockDevice, options: FatOpenOptions = {}): Promise<FatFileSystem> {
     if (dev.size < 512)
-      throw new BootprobeError('FAT_BPB', `volume of ${dev.size} bytes is too small for FAT`, { offset: 0 });
-    const bpb = decodeFatBpb(new ByteView(await dev.read(0, 512), 0, 'FAT boot sector'), dev.size);
-    const fs = new FatFileSystem(dev, bpb);
+      throw new BootprobeError('FAT_BPB', `a volume of ${dev.size} bytes is too small for FAT`, {
+        offset: 0,
+        structure: 'fat.bpb',
+        hint: 'the volume is truncated',
+      });
+    const bpb = decodeFatBpb(new ByteView(await dev.read(0, 512), 0, 'fat.bpb'), dev.size);
+    const fs = new FatFileSystem(dev, bpb, options.codePage ?? 437);
+    if (bpb.totalSectors * bpb.bytesPerSector > dev.size)
+      fs.warnings.push({
+        code: 'FAT_BPB',
+        message: `the BPB gives ${bpb.totalSectors * bpb.bytesPerSector} bytes but the volume has ${dev.size}: clusters past its end cannot be read`,
+        offset: 0x13,
+      });
     await fs.readFsInfo();
-    await fs.compareFats();
-    await fs.readRootLabel();
+    const diff = await compareFatCopies(dev, bpb);
+    fs.copiesDiffer = diff.length > 0;
+    fs.warnings.push(...diff);
+    if (bpb.type !== 'fat12') fs.fat1 = await fs.fat.entry(1);
+    fs.rootLabel = (await fs.readDirectory(null, '/')).label;
     return fs;
   }
 
   private async readFsInfo(): Promise<void> {
     const b = this.bpb;
-    if (
-      b.type !== 'fat32' ||
-      b.fsInfoSector === 0 ||
-      b.fsInfoSector === 0xffff ||
-      (b.fsInfoSector + 1) * b.bytesPerSector > this.dev.size
-    )
+    if (b.type !== 'fat32' || b.fsInfoSector === 0) return;
+    const at = b.fsInfoSector * b.bytesPerSector;
+    try {
+      this.fsInfo = decodeFsInfo(new ByteView(await this.dev.read(at, 512), at, 'fat.fsinfo'));
+    } catch (e) {
+      if (!(e instanceof BootprobeError)) throw e;
+      this.warnings.push({ code: e.code, message: e.message, offset: e.offset });
       return;
-    const v = new ByteView(
-      await this.dev.read(b.fsInfoSector * b.bytesPerSector, 512),
-      b.fsInfoSector * b.bytesPerSector,
-      'FAT32 FSInfo',
-    );
-    if (v.u32le(0) !== 0x41615252 || v.u32le(484) !== 0x61417272) {
+    }
+    const free = this.fsInfo.freeClusters;
+    if (free !== null && free > b.clusterCount)
       this.warnings.push({
         code: 'FAT_BPB',
-        message: `FAT32 FSInfo sector ${b.fsInfoSector} has no valid signatures`,
-        offset: v.base,
+        message: `FSInfo free count ${free} exceeds the ${b.clusterCount} clusters of the volume (a stale hint)`,
+        offset: at + 0x1e8,
       });
-      return;
-    }
-    const free = v.u32le(488);
-    const next = v.u32le(492);
-    this.volumeInfo.fsInfoFreeClusters = free === 0xffffffff ? null : free;
-    this.volumeInfo.fsInfoNextFree = next === 0xffffffff ? null : next;
   }
 
-  private async compareFats(): Promise<void> {
+  get label(): string | null {
+    return this.rootLabel?.label ?? this.bpb.bpbLabel;
+  }
+
+  get volumeInfo(): FatVolumeInfo {
     const b = this.bpb;
-    if (b.fatCount < 2) return;
-    const size = Math.min(b.fatSectors * b.bytesPerSector, MAX_FAT_COMPARE);
-    const step = 1024 * 1024;
-    for (let at = 0; at < size; at += step) {
-      const n = Math.min(step, size - at);
-      const first = (await this.dev.read(b.fatOffset + at, n)).slice();
-      for (let k = 1; k < b.fatCount; k++) {
-        const other = await this.dev.read(b.fatOffset + k * b.fatSectors * b.bytesPerSector + at, n);
-        if (!bytesEqual(first, other)) {
-          this.warnings.push({
-            code: 'FAT_CHAIN',
-            message: `FAT copy ${k + 1} differs from the first (from byte ${at} of the FAT); the first copy is used`,
-            offset: b.fatOffset + k * b.fatSectors * b.bytesPerSector + at,
-          });
-          return;
-        }
-      }
-    }
-  }
-
-  private async readRootLabel(): Promise<void> {
-    const { label } = await this.readDirectory(null, '/');
-    if (label !== null) this.label = label;
-  }
-
-  /** The FAT entry of cluster c. */
-  private async next(c: number): Promise<number> {
-    const b = this.bpb;
-    if (b.type === 'fat32') {
-      const x = await this.dev.read(b.fatOffset + c * 4, 4);
-      return (x[0]! | (x[1]! << 8) | (x[2]! << 16) | (x[3]! << 24)) & 0x0fffffff;
-    }
-    if (b.type === 'fat16') {
-      const x = await this.dev.read(b.fatOffset + c * 2, 2);
-      return x[0]! | (x[1]! << 8);
-    }
-    const at = b.fatOffset + Math.floor((c * 3) / 2);
-    const x = await this.dev.read(at, 2);
-    const w = x[0]! | (x[1]! << 8);
-    return c & 1 ? w >> 4 : w & 0x0fff;
-  }
-
-  private isEnd(v: number): boolean {
-    const t = this.bpb.type;
-    return t === 'fat32' ? v >= 0x0ffffff8 : t === 'fat16' ? v >= 0xfff8 : v >= 0xff8;
-  }
-
-  /** The cluster chain from `start` as runs of contiguous clusters, bounded by `maxClusters` (loop check). */
-  async chain(start: number, maxClusters: number, where: string): Promise<Extent[]> {
-    const b = this.bpb;
-    const out: Extent[] = [];
-    let c = start;
-    const limit = Math.min(maxClusters, b.clusterCount);
-    for (let n = 0; ; n++) {
-      if (c < 2 || c > b.clusterCount + 1) {
-        throw new BootprobeError('FAT_CHAIN', `${where}: cluster ${c} is outside 2..${b.clusterCount + 1}`, {
-          offset: b.fatOffset,
-          structure: 'fat.chain',
-          hint: 'the FAT or the directory entry is damaged; run chkdsk',
-        });
-      }
-      if (n >= limit) {
-        throw new BootprobeError(
-          'FAT_CHAIN',
-          `${where}: cluster chain longer than ${limit} clusters (a loop)`,
-          { structure: 'fat.chain', hint: 'the FAT is damaged; run chkdsk' },
-        );
-      }
-      const last = out[out.length - 1];
-      if (last && last.cluster + last.count === c) last.count++;
-      else out.push({ cluster: c, count: 1 });
-      const nx = await this.next(c);
-      if (this.isEnd(nx)) return out;
-      if (nx === (b.type === 'fat32' ? 0x0ffffff7 : b.type === 'fat16' ? 0xfff7 : 0xff7)) {
-        throw new BootprobeError(
-          'FAT_CHAIN',
-          `${where}: chain reaches bad cluster marker after cluster ${c}`,
-          { structure: 'fat.chain', hint: 'the volume has bad sectors' },
-        );
-      }
-      if (nx < 2) {
-        throw new BootprobeError('FAT_CHAIN', `${where}: chain reaches a free cluster after cluster ${c}`, {
-          structure: 'fat.chain',
-          hint: 'the FAT is damaged; run chkdsk',
-        });
-      }
-      c = nx;
-    }
+    const f1 = this.fat1;
+    const clean = b.type === 'fat32' ? 0x08000000 : 0x8000;
+    const noErr = b.type === 'fat32' ? 0x04000000 : 0x4000;
+    return {
+      type: b.type,
+      oemName: b.oemName,
+      typeString: b.typeString,
+      bytesPerSector: b.bytesPerSector,
+      sectorsPerCluster: b.sectorsPerCluster,
+      clusterSize: b.clusterSize,
+      clusterCount: b.clusterCount,
+      totalSectors: b.totalSectors,
+      fatCount: b.fatCount,
+      fatSectors: b.fatSectors,
+      activeFat: b.activeFat,
+      mirroringDisabled: b.mirroringDisabled,
+      serial: b.serial,
+      label: this.label,
+      bpbLabel: b.bpbLabel,
+      rootLabel: this.rootLabel?.label ?? null,
+      fsInfo: this.fsInfo,
+      fsInfoFreeClusters: this.fsInfo?.freeClusters ?? null,
+      fsInfoNextFree: this.fsInfo?.nextFree ?? null,
+      cleanShutdown: f1 === null ? null : (f1 & clean) !== 0,
+      hardErrors: f1 === null ? null : (f1 & noErr) === 0,
+      fatBytesCompared: b.fatCount < 2 || b.mirroringDisabled ? 0 : Math.min(b.fatBytes, MAX_FAT_COMPARE),
+      fatCopiesDiffer: this.copiesDiffer,
+    };
   }
 
   private clusterOffset(c: number): number {
     return this.bpb.dataOffset + (c - 2) * this.bpb.clusterSize;
   }
 
-  /** Reads bytes [offset, offset+length) of a chain (coalescing contiguous clusters into one read). */
-  private async readExtents(extents: Extent[], offset: number, length: number): Promise<Uint8Array> {
+  /** Throws unless every cluster of `runs` lies inside the volume (a truncated image). */
+  private checkRuns(runs: readonly ClusterRun[], where: string): void {
+    for (const r of runs) {
+      const end = this.clusterOffset(r.cluster) + r.count * this.bpb.clusterSize;
+      if (end > this.dev.size)
+        throw new BootprobeError(
+          'FAT_CHAIN',
+          `${where}: clusters ${r.cluster}..${r.cluster + r.count - 1} end at byte ${hex(end)}, past the ${this.dev.size}-byte volume`,
+          { offset: this.clusterOffset(r.cluster), structure: 'fat.chain', hint: 'the volume is truncated' },
+        );
+    }
+  }
+
+  /** Bytes [offset, offset+length) of the data held by `runs`, one device read per run touched. */
+  private async readRuns(runs: readonly ClusterRun[], offset: number, length: number): Promise<Uint8Array> {
     const cs = this.bpb.clusterSize;
     const out = new Uint8Array(length);
-    let pos = 0; // byte position in the chain of the current extent
-    for (const e of extents) {
-      const eLen = e.count * cs;
-      const from = Math.max(offset, pos);
-      const to = Math.min(offset + length, pos + eLen);
-      if (from < to) {
-        const at = this.clusterOffset(e.cluster) + (from - pos);
-        if (at + (to - from) > this.dev.size)
-          throw new BootprobeError('FAT_CHAIN', `cluster ${e.cluster} lies past the end of the volume`, {
-            offset: at,
-            structure: 'fat.chain',
-            hint: 'the volume is truncated',
-          });
-        out.set(await this.dev.read(at, to - from), from - offset);
-      }
-      pos += eLen;
+    let pos = 0;
+    for (const r of runs) {
       if (pos >= offset + length) break;
+      const len = r.count * cs;
+      const from = Math.max(offset, pos);
+      const to = Math.min(offset + length, pos + len);
+      if (from < to)
+        out.set(await this.dev.read(this.clusterOffset(r.cluster) + (from - pos), to - from), from - offset);
+      pos += len;
     }
     return out;
   }
 
-  /** Parses a directory: entries with long names resolved, and the volume label entry when present. */
-  private async readDirectory(
-    cluster: number | null,
-    path: string,
-  ): Promise<{ entries: FatDirEntry[]; label: string | null }> {
+  private maxDirClusters(): number {
+    return Math.ceil(MAX_DIR_BYTES / this.bpb.clusterSize);
+  }
+
+  /** The chain of directory `first`, bounded by fatgen103's 65536 entries. */
+  private async dirChain(first: number, path: string, origin?: number): Promise<ClusterRun[]> {
+    const { runs, more } = await this.fat.chain(first, this.maxDirClusters(), `directory ${path}`, origin);
+    if (more)
+      throw new BootprobeError(
+        'FAT_CHAIN',
+        `directory ${path}: cluster chain longer than ${this.maxDirClusters()} clusters, past the 65536 entries a FAT directory can hold`,
+        {
+          offset: origin ?? this.clusterOffset(first),
+          structure: 'fat.chain',
+          hint: 'the FAT is damaged; run chkdsk',
+        },
+      );
+    this.checkRuns(runs, `directory ${path}`);
+    return runs;
+  }
+
+  /**
+   * Decodes a directory up to its end marker: the root when `dir` is null, else the directory whose entry it is.
+   */
+  private async readDirectory(dir: FatDirEntry | null, path: string): Promise<DirectoryDecoder> {
     const b = this.bpb;
-    let bytes: Uint8Array;
-    let base: number;
-    if (cluster === null && b.type !== 'fat32') {
-      bytes = await this.dev.read(b.rootDirOffset, b.rootDirSize);
-      base = b.rootDirOffset;
-    } else {
-      const start = cluster ?? b.rootCluster;
-      const ext = await this.chain(start, Math.ceil(MAX_DIR_BYTES / b.clusterSize) + 1, `directory ${path}`);
-      const total = ext.reduce((n, e) => n + e.count, 0) * b.clusterSize;
-      bytes = await this.readExtents(ext, 0, Math.min(total, MAX_DIR_BYTES));
-      base = this.clusterOffset(start);
+    const d = new DirectoryDecoder(b.type === 'fat32', this.codePage, dir === null);
+    const feed = async (at: number, len: number) => {
+      for (let o = 0; o < len && !d.ended; o += DIR_CHUNK) {
+        const n = Math.min(DIR_CHUNK, len - o);
+        d.feed(new ByteView(await this.dev.read(at + o, n), at + o, 'fat.dirent'));
+      }
+    };
+    if (dir === null && b.type !== 'fat32') {
+      await feed(b.rootDirOffset, b.rootDirSize); // fixed region, inside the volume (BPB check)
+      return d;
     }
-    const v = new ByteView(bytes, base, 'FAT directory');
-    const entries: FatDirEntry[] = [];
-    let label: string | null = null;
-    let lfn: { parts: string[]; count: number; checksum: number } | null = null;
-    for (let at = 0; at + 32 <= bytes.length; at += 32) {
-      const first = bytes[at]!;
-      if (first === 0) break;
-      const attr = bytes[at + 11]!;
-      if (first === 0xe5) {
-        lfn = null;
-        continue;
-      }
-      if ((attr & 0x3f) === ATTR_LFN) {
-        const seq = first & 0x1f;
-        if (first & 0x40) lfn = { parts: [], count: seq, checksum: bytes[at + 13]! };
-        if (lfn && seq >= 1 && seq <= 20 && bytes[at + 13] === lfn.checksum)
-          lfn.parts[seq - 1] = lfnPart(v, at);
-        else lfn = null;
-        continue;
-      }
-      if (attr & ATTR_VOLUME_ID) {
-        if (cluster === null)
-          label = String.fromCharCode(...bytes.subarray(at, at + 11)).replace(/ +$/, '') || null;
-        lfn = null;
-        continue;
-      }
-      let longName: string | null = null;
-      if (
-        lfn &&
-        lfn.parts.length === lfn.count &&
-        lfn.parts.every((p) => p !== undefined) &&
-        lfnChecksum(bytes.subarray(at, at + 11)) === lfn.checksum
-      ) {
-        longName = lfn.parts.join('');
-      }
-      lfn = null;
-      const e = decodeShortEntry(v, at, longName, b.type === 'fat32');
-      if (e.shortName === '.' || e.shortName === '..') continue;
-      entries.push(e);
+    const first = dir === null ? b.rootCluster : dir.firstCluster;
+    if (first === 0)
+      throw new BootprobeError('FAT_DIRENT', `directory ${path}: its entry gives no first cluster`, {
+        offset: dir?.offset,
+        structure: 'fat.dirent',
+        hint: 'the directory entry is damaged; run chkdsk',
+      });
+    for (const r of await this.dirChain(first, path, dir?.offset)) {
+      if (d.ended) break;
+      await feed(this.clusterOffset(r.cluster), r.count * b.clusterSize);
     }
-    return { entries, label };
+    return d;
   }
 
   private toEntry(e: FatDirEntry, dirPath: string): FatEntry {
     const name = e.longName ?? e.shortName;
-    const isDirectory = (e.attributes & ATTR_DIRECTORY) !== 0;
+    const isDirectory = (e.attributes & FAT_ATTR.DIRECTORY) !== 0;
     return {
       name,
-      shortName: e.longName && e.longName !== e.shortName ? e.shortName : null,
+      shortName: e.longName !== null && e.longName !== e.shortName ? e.shortName : null,
       path: joinPath(dirPath, name),
       isDirectory,
       size: isDirectory ? 0 : e.size,
@@ -301,7 +271,7 @@ export class FatFileSystem implements FileSystem {
       modified: e.modified,
       accessed: e.accessed,
       changed: null,
-      attributes: e.attributes & 0x37,
+      attributes: e.attributes & 0x37, // the FILE_ATTRIBUTE_* bits FAT shares with Windows (not VOLUME_ID)
       id: e.firstCluster,
       streams: [],
       dirent: e,
@@ -321,33 +291,43 @@ export class FatFileSystem implements FileSystem {
       accessed: null,
       changed: null,
       attributes: FILE_ATTRIBUTE.DIRECTORY,
-      id: this.bpb.type === 'fat32' ? this.bpb.rootCluster : 0,
+      id: this.bpb.rootCluster,
       streams: [],
       dirent: null,
     };
   }
 
+  private own(entry: FsEntry): FatEntry {
+    if (!('dirent' in entry))
+      throw new BootprobeError('NOT_A_FILE', `${entry.path} is not an entry of this FAT volume`, {
+        kind: 'usage',
+        hint: 'pass entries returned by this file system',
+      });
+    return entry as FatEntry;
+  }
+
   async list(dir: FsEntry): Promise<FatEntry[]> {
-    if (!dir.isDirectory) throw new BootprobeError('NOT_A_DIRECTORY', `${dir.path} is not a directory`);
-    const fe = dir as FatEntry;
-    const cluster = fe.dirent === null ? null : fe.id;
-    if (cluster === 0) return []; // an empty directory entry that points nowhere
-    const { entries } = await this.readDirectory(cluster, dir.path);
-    return entries.map((e) => this.toEntry(e, dir.path));
+    if (!dir.isDirectory)
+      throw new BootprobeError('NOT_A_DIRECTORY', `${dir.path} is not a directory`, {
+        hint: 'check the path',
+      });
+    const d = await this.readDirectory(this.own(dir).dirent, dir.path);
+    return d.entries.map((e) => this.toEntry(e, dir.path));
   }
 
   async lookup(path: string): Promise<FatEntry> {
-    const parts = splitPath(path);
     let cur = await this.root();
-    for (const part of parts) {
+    for (const part of splitPath(path)) {
       if (!cur.isDirectory)
         throw new BootprobeError('NOT_A_DIRECTORY', `${cur.path} is not a directory`, {
           hint: 'check the path',
         });
-      const want = part.toUpperCase();
-      const found = (await this.list(cur)).find(
-        (e) => e.name.toUpperCase() === want || (e.dirent?.shortName.toUpperCase() ?? '') === want,
-      );
+      const want = fatUpper(part);
+      const entries = await this.list(cur);
+      // Windows matches the long name first, then the 8.3 name (both upper-cased).
+      const found =
+        entries.find((e) => fatUpper(e.name) === want) ??
+        entries.find((e) => e.dirent !== null && fatUpper(e.dirent.shortName) === want);
       if (!found)
         throw new BootprobeError(
           'PATH_NOT_FOUND',
@@ -359,72 +339,112 @@ export class FatFileSystem implements FileSystem {
     return cur;
   }
 
-  async openFile(entry: FsEntry, stream?: string): Promise<FileReader> {
-    if (stream)
-      throw new BootprobeError('PATH_NOT_FOUND', `${entry.path}: FAT has no alternate data streams`);
-    if (entry.isDirectory)
-      throw new BootprobeError('NOT_A_FILE', `${entry.path} is a directory`, { hint: 'use `bootprobe ls`' });
-    const size = entry.size;
-    if (size === 0) return { size: 0, read: async () => new Uint8Array(0) };
-    const cs = this.bpb.clusterSize;
-    const needed = Math.ceil(size / cs);
-    const ext = await this.chain(entry.id, needed + 1, entry.path);
-    const have = ext.reduce((n, e) => n + e.count, 0);
-    if (have < needed) {
+  /** The clusters holding a file's data: exactly as many as its size needs (a longer chain is tolerated). */
+  private async fileRuns(e: FatDirEntry, path: string): Promise<{ runs: ClusterRun[]; longer: boolean }> {
+    if (e.size === 0) return { runs: [], longer: e.firstCluster !== 0 };
+    if (e.firstCluster === 0)
+      throw new BootprobeError('FAT_DIRENT', `${path}: ${e.size} bytes but no first cluster`, {
+        offset: e.offset,
+        structure: 'fat.dirent',
+        hint: 'the directory entry is damaged; run chkdsk',
+      });
+    const needed = Math.ceil(e.size / this.bpb.clusterSize);
+    const { runs, clusters, more } = await this.fat.chain(e.firstCluster, needed, path, e.offset);
+    if (clusters < needed)
       throw new BootprobeError(
         'FAT_CHAIN',
-        `${entry.path}: ${size} bytes need ${needed} clusters, the chain has ${have}`,
+        `${path}: ${e.size} bytes need ${needed} clusters, the chain has ${clusters}`,
         {
-          offset: (entry as FatEntry).dirent?.offset,
+          offset: e.offset,
           structure: 'fat.dirent',
-          hint: 'the FAT or directory entry is damaged; run chkdsk',
+          hint: 'the FAT or the directory entry is damaged; run chkdsk',
+          data: { expected: needed, actual: clusters },
         },
       );
-    }
+    this.checkRuns(runs, path);
+    return { runs, longer: more };
+  }
+
+  async openFile(entry: FsEntry, stream?: string): Promise<FileReader> {
+    if (stream)
+      throw new BootprobeError(
+        'PATH_NOT_FOUND',
+        `${entry.path}:${stream}: FAT has no alternate data streams`,
+      );
+    if (entry.isDirectory)
+      throw new BootprobeError('NOT_A_FILE', `${entry.path} is a directory`, { hint: 'use `bootprobe ls`' });
+    const e = this.own(entry).dirent;
+    if (e === null) throw new BootprobeError('NOT_A_FILE', `${entry.path} is the root directory`);
+    const { runs } = await this.fileRuns(e, entry.path);
+    const size = e.size;
     return {
       size,
       read: async (o, l) => {
-        if (o < 0 || l < 0 || o + l > size)
+        if (!Number.isSafeInteger(o) || !Number.isSafeInteger(l) || o < 0 || l < 0 || o + l > size)
           throw new BootprobeError(
             'READ_OUT_OF_RANGE',
-            `${entry.path}: read of ${l} bytes at ${o} past its ${size} bytes`,
+            `${entry.path}: read of ${l} bytes at ${o} is outside its ${size} bytes`,
+            { hint: 'read within the file size' },
           );
-        return this.readExtents(ext, o, l);
+        return this.readRuns(runs, o, l);
       },
     };
   }
 
+  private runsJson(runs: readonly ClusterRun[]) {
+    return runs.map((r) => ({ cluster: r.cluster, count: r.count, offset: this.clusterOffset(r.cluster) }));
+  }
+
   async stat(entry: FsEntry): Promise<Record<string, unknown>> {
-    const e = (entry as FatEntry).dirent;
-    if (!e)
-      return { root: true, type: this.type, rootCluster: this.bpb.rootCluster || null, label: this.label };
-    const attrs = ['readOnly', 'hidden', 'system', 'volumeId', 'directory', 'archive'].filter(
-      (_, i) => e.attributes & (1 << i),
-    );
-    let chain: { cluster: number; count: number }[] = [];
-    if (e.firstCluster >= 2) {
-      const limit = entry.isDirectory
-        ? Math.ceil(MAX_DIR_BYTES / this.bpb.clusterSize) + 1
-        : Math.ceil(e.size / this.bpb.clusterSize) + 1;
-      chain = await this.chain(e.firstCluster, limit, entry.path);
+    const e = this.own(entry).dirent;
+    const cs = this.bpb.clusterSize;
+    if (e === null) {
+      const fixed = this.bpb.type !== 'fat32';
+      const runs = fixed ? [] : await this.dirChain(this.bpb.rootCluster, '/');
+      return {
+        root: true,
+        type: this.type,
+        label: this.label,
+        rootCluster: fixed ? null : this.bpb.rootCluster,
+        rootDirOffset: fixed ? this.bpb.rootDirOffset : null,
+        rootDirSize: fixed ? this.bpb.rootDirSize : null,
+        rootEntryCount: fixed ? this.bpb.rootEntryCount : null,
+        clusterRuns: this.runsJson(runs),
+        clusters: runs.reduce((n, r) => n + r.count, 0),
+      };
     }
+    let runs: ClusterRun[] = [];
+    let longer = false;
+    if (entry.isDirectory) runs = await this.dirChain(e.firstCluster, entry.path, e.offset);
+    else ({ runs, longer } = await this.fileRuns(e, entry.path));
+    const clusters = runs.reduce((n, r) => n + r.count, 0);
     return {
       shortName: e.shortName,
       longName: e.longName,
       attributes: hex(e.attributes),
-      attributeNames: attrs,
+      attributeNames: attributeNames(e.attributes),
+      ntCaseFlags: {
+        value: hex(e.ntFlags),
+        lowerBase: (e.ntFlags & NT_LOWER_BASE) !== 0,
+        lowerExt: (e.ntFlags & NT_LOWER_EXT) !== 0,
+      },
       firstCluster: e.firstCluster,
       size: e.size,
       created: e.created?.toISOString() ?? null,
       modified: e.modified?.toISOString() ?? null,
       accessed: e.accessed?.toISOString().slice(0, 10) ?? null,
       entryOffset: e.offset,
-      clusterRuns: chain.slice(0, 64),
-      clusters: chain.reduce((n, x) => n + x.count, 0),
+      lfnEntries: e.lfnEntries,
+      lfnOffset: e.lfnOffset,
+      clusters,
+      allocatedSize: clusters * cs,
+      clusterRuns: this.runsJson(runs),
+      // A file whose chain goes on past the clusters its size needs (fsck.fat would truncate the chain).
+      chainLongerThanSize: longer,
     };
   }
 }
 
-export function openFat(dev: BlockDevice): Promise<FatFileSystem> {
-  return FatFileSystem.open(dev);
+export function openFat(dev: BlockDevice, options?: FatOpenOptions): Promise<FatFileSystem> {
+  return FatFileSystem.open(dev, options);
 }

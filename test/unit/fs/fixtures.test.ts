@@ -162,7 +162,7 @@ describe('NTFS features — ntfs.md §3.1, §5, §6', () => {
 describe('FAT features', () => {
   it('warns when the FAT copies differ and reads the first', async () => {
     const fs = await FatFileSystem.open(new MemoryDevice(image('fat16-fatdiff')));
-    expect(fs.warnings.map((w) => w.code)).toContain('FAT_CHAIN');
+    expect(fs.warnings.map((w) => w.code)).toContain('FAT_COPIES_DIFFER');
     const clean = await FatFileSystem.open(new MemoryDevice(image('fat16')));
     expect(clean.warnings).toEqual([]);
   });
