@@ -67,7 +67,7 @@ export interface FatBpb {
   dataOffset: number;
   /** The volume label of the extended BPB, null when absent or "NO NAME" (the root label entry takes precedence). */
   bpbLabel: string | null;
-  /** Volume serial as Windows prints it (XXXX-XXXX), from the extended BPB. */
+  /** Volume serial as Windows prints it (two groups of four hex digits, e.g. 1234-ABCD), from the extended BPB. */
   serial: string | null;
 }
 
