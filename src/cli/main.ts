@@ -7,7 +7,9 @@ import { convertCommand } from './commands/convert.js';
 import { catCommand, extractCommand, lsCommand, statCommand } from './commands/files.js';
 import { infoCommand } from './commands/info.js';
 import { peCommand } from './commands/pe.js';
+import { preflightCommand } from './commands/preflight.js';
 import { regCommand, regExportCommand } from './commands/reg.js';
+import { scanCommand } from './commands/scan.js';
 import { CliContext, type CliIo, type GlobalOptions } from './context.js';
 
 export const VERSION = '0.1.0';
@@ -136,6 +138,32 @@ function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>)
     .action(async (source: string, p: string | undefined, opts) =>
       run((ctx) => peCommand(ctx, source, p, opts)),
     );
+
+  program
+    .command('preflight')
+    .description('the SCVMM boot-volume walk and every pre-deployment check, with a verdict (exit 1 on fail)')
+    .argument('<images...>', 'template disk images (VHD, VHDX, raw)')
+    .option('--json', 'print JSON')
+    .option('--trace', 'print the walk as SCVMM traces it')
+    .option(
+      '--no-customization',
+      'the guest OS profile is "Customization Not Required": an ungeneralized store only warns',
+    )
+    .option(
+      '--target-os <version>',
+      'check the boot tools the image carries (bootsect.exe) against this Windows',
+    )
+    .option('--target-arch <arch>', 'x86, x64 or arm64 (with --target-os)')
+    .action(async (images: string[], opts) => run((ctx) => preflightCommand(ctx, images, opts)));
+
+  program
+    .command('scan')
+    .description('pre-flight every image under a folder: a table and a summary (exit 1 unless all pass)')
+    .argument('<dir>', 'folder of templates (searched recursively)')
+    .option('-j, --jobs <n>', 'images checked at once', '2')
+    .option('--json', 'print JSON')
+    .option('--no-customization', 'an ungeneralized store only warns')
+    .action(async (dir: string, opts) => run((ctx) => scanCommand(ctx, dir, opts)));
 
   program
     .command('reg')

@@ -16,7 +16,9 @@ export interface PeOptions {
 /** Executables are read whole; the largest Windows boot binaries are a few MB. */
 const MAX_PE = 256 * 1024 * 1024;
 
-function target(opts: PeOptions): { version: string; arch: 'x86' | 'x64' | 'arm64'; label: string } | null {
+export function target(
+  opts: Pick<PeOptions, 'targetOs' | 'targetArch'>,
+): { version: string; arch: 'x86' | 'x64' | 'arm64'; label: string } | null {
   if (!opts.targetOs) return null;
   const named = WINDOWS_VERSIONS[opts.targetOs.toLowerCase()];
   const version = named?.version ?? (/^\d+\.\d+$/.test(opts.targetOs) ? opts.targetOs : null);

@@ -8,7 +8,7 @@ import { gunzipFile } from '../../helpers/gunzip.js';
 
 const t = tempDir();
 afterAll(() => t.cleanup());
-const sample = path.join(REPO, 'samples/template.vhdx');
+const sample = path.join(REPO, 'samples/template.vhd');
 function fixture(name: string, patch?: (b: Uint8Array) => void): string {
   const b = gunzipFile(path.join(FIXTURES, 'fs', `${name}.img.gz`));
   patch?.(b);

@@ -66,11 +66,11 @@ describe('the built CLI (bin/bootprobe.js → dist/cli.js)', () => {
     expect(execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' })).toMatch(/Usage: bootprobe/);
     const out = execFileSync(
       process.execPath,
-      [bin, 'info', '--json', path.join(REPO, 'samples/template.vhdx')],
+      [bin, 'info', '--json', path.join(REPO, 'samples/template.vhd')],
       { encoding: 'utf8' },
     );
     expect(JSON.parse(out)).toMatchObject({
-      format: 'vhdx',
+      format: 'vhd',
       variant: 'dynamic',
       scheme: 'mbr',
       diskSignature: '0xa9083c0a',

@@ -78,7 +78,7 @@ describe('reg on corrupted hives — exit 3, one line (issue 4 "Must show")', ()
 describe('bcd — the sample template (issue 4)', () => {
   it('prints the store as bcdedit does, with partition devices named after the image', async () => {
     const { REPO } = await import('../../helpers/env.js');
-    const r = await runCli(['bcd', path.join(REPO, 'samples/template.vhdx')]);
+    const r = await runCli(['bcd', path.join(REPO, 'samples/template.vhd')]);
     expect(r.code, r.stderr).toBe(0);
     const listing = readFileSync(path.join(FIXTURES, 'bcd', 'known-answers-1.txt'), 'utf8');
     // The recorded listing printed `unknown` for the disk its host could not see; inside the image it is found.

@@ -19,7 +19,7 @@ describe('BCD store locations — bcd.md §1', () => {
   });
 
   it('on the sample template: \\Boot\\BCD on the active NTFS partition comes first', async () => {
-    const p = path.join(REPO, 'samples/template.vhdx');
+    const p = path.join(REPO, 'samples/template.vhd');
     const img = await openImage(await FileDevice.open(p), { path: p });
     const c = await findBcdStores(img);
     expect(c[0]).toMatchObject({ role: 'active partition', path: BIOS_STORE });
