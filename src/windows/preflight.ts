@@ -73,6 +73,7 @@ export interface PreflightReport {
   firmware: Firmware | null;
   /** Hyper-V generation the layout implies (1 BIOS/MBR, 2 UEFI/GPT); null when it implies none. */
   generation: 1 | 2 | null;
+  /** The disk walked; null when a store file was checked on its own. */
   disk: {
     scheme: string;
     signature: string | null;
@@ -90,10 +91,10 @@ export interface PreflightReport {
       windows: boolean;
       bcd: string | null;
     }[];
-  };
+  } | null;
   candidates: BootCandidate[];
   store: {
-    partition: number;
+    partition: number | null;
     path: string;
     objects: number;
     recovered: boolean;
@@ -250,12 +251,20 @@ export async function preflight(disk: BlockDevice, options: PreflightOptions = {
           ? `MountedVhd windows volume partition ${windowsProbe.volume.index}`
           : 'MountedVhd windows volume not found',
       );
-      report.generalized = checkGeneralized(loader, store, storeAt, customization, check);
+      report.generalized = checkGeneralized(
+        loader,
+        store,
+        `${winPath(storeAt.bcdPath)} on partition ${storeAt.probe.volume.index}`,
+        customization,
+        check,
+      );
       checkLoaderFirmware(path, boot?.firmware ?? firmware, options.format ?? null, walk, check);
     }
     checkReferences(store, check);
   }
-  if (!report.checks.some((c) => c.id === 'firmware')) checkLayout(walk, options.format ?? null, check);
+  // Without a partition table the boot-volume check has said it all.
+  if (walk.table.scheme !== 'none' && !report.checks.some((c) => c.id === 'firmware'))
+    checkLayout(walk, options.format ?? null, check);
 
   // 8. Windows.
   if (windowsProbe?.fs) {
@@ -276,6 +285,72 @@ export async function preflight(disk: BlockDevice, options: PreflightOptions = {
   report.verdict = checks.some((c) => c.status === 'fail') ? 'fail' : 'pass';
   trace.push(`verdict ${report.verdict}`);
   return report;
+}
+
+export interface StoreFile {
+  store: BcdStore;
+  /** What to call it in messages: the file name. */
+  name: string;
+  /** True when its logs were replayed; false when clean. */
+  recovered: boolean;
+  /** The HIVE_DIRTY finding when it is dirty and could not be recovered. */
+  dirty: string | null;
+}
+
+/**
+ * The store-only part of pre-flight, for a BCD file given on its own (no image: nothing to resolve devices against):
+ * readable and clean, default loader, generalized, references. Same report shape; the image fields are null.
+ */
+export function preflightStore(file: StoreFile, options: PreflightOptions = {}): PreflightReport {
+  const checks: PreflightCheck[] = [];
+  const check: Check = (id, status, message, fix = null) =>
+    checks.push({ id, status, message, fix: status === 'pass' ? null : fix });
+  const { store, name } = file;
+  if (file.recovered)
+    check(
+      'bcd-store',
+      'warn',
+      `${name} is dirty; its logs were replayed in memory`,
+      'write it back clean (`bootprobe repair`)',
+    );
+  else if (file.dirty)
+    check('bcd-store', 'fail', `${name}: ${file.dirty}`, 'restore the store with its .LOG files');
+  else check('bcd-store', 'pass', `${name} is a clean store of ${store.objects.length} objects`);
+  const loader = defaultLoader(store, check);
+  let generalized: boolean | null = null;
+  let def: PreflightDefault | null = null;
+  if (loader) {
+    generalized = checkGeneralized(loader, store, name, options.customization !== false, check);
+    def = {
+      id: loader.id,
+      description: elementString(loader, 0x12000004),
+      path: elementString(loader, ELEMENT_PATH),
+      device: deviceText(loader, 0x11000001),
+      osdevice: deviceText(loader, 0x21000001),
+    };
+  }
+  checkReferences(store, check);
+  const verdict = checks.some((c) => c.status === 'fail') ? 'fail' : 'pass';
+  return {
+    verdict,
+    checks,
+    bootVolume: null,
+    windowsVolume: null,
+    generalized,
+    firmware: null,
+    generation: null,
+    disk: null,
+    candidates: [],
+    store: {
+      partition: null,
+      path: name,
+      objects: store.objects.length,
+      recovered: file.recovered,
+      default: def,
+    },
+    windows: null,
+    trace: [`store ${name}: verdict ${verdict}`],
+  };
 }
 
 type Check = (id: string, status: CheckStatus, message: string, fix?: string | null) => void;
@@ -302,7 +377,7 @@ function noBootVolume(walk: DiskWalk): { message: string; fix: string } {
   const scvmm = 'SCVMM fails with error 13206 "cannot locate the boot or system volume"';
   if (walk.table.scheme === 'none')
     return {
-      message: `the disk has no partition table (a bare ${walk.volumes[0]?.volume.filesystem ?? 'unknown'} volume): no firmware boots it; ${scvmm}`,
+      message: `the disk has no partition table (a bare ${walk.volumes[0]?.volume.filesystem ?? 'unrecognised'} volume): no firmware boots it; ${scvmm}`,
       fix: 'use a template disk partitioned by Windows Setup (MBR with an active partition, or GPT with an EFI system partition)',
     };
   if (walk.table.scheme === 'gpt') {
@@ -522,11 +597,10 @@ async function checkOsDevice(
 function checkGeneralized(
   loader: BcdObject,
   store: BcdStore,
-  storeAt: { probe: VolumeProbe; bcdPath: string },
+  where: string,
   customization: boolean,
   check: Check,
 ): boolean {
-  const where = `${winPath(storeAt.bcdPath)} on partition ${storeAt.probe.volume.index}`;
   const named: string[] = [];
   for (const [type, name] of [
     [0x11000001, 'device'],
@@ -535,6 +609,15 @@ function checkGeneralized(
     const el = loader.element(type);
     if (!el || el.value.format !== 'device') continue;
     const d = el.value.device.descriptor;
+    if (d.kind === 'ramdisk') {
+      check(
+        'generalized',
+        'fail',
+        `${where}: {default} ${name} is ramdisk=[…]${d.path}: boot media (Windows Setup or WinPE), not an installed Windows; there is nothing to generalize or customize`,
+        "pre-flight the template's system disk, not boot media",
+      );
+      return false;
+    }
     if (d.kind !== 'locate') named.push(`{default} ${name} is ${describeForm(d)}`);
   }
   const resume = loader.element(0x23000003);

@@ -1,11 +1,14 @@
 // `bootprobe preflight IMAGE... [--json] [--trace] [--no-customization] [--target-os V]` (issue 5): SCVMM's walk
 // over each template and every check with its status, cause and fix. Exit 0 when every image passes, 1 when one
 // fails, 3 when one cannot be read (the others are still checked and printed).
+
+import { readBcdStore } from '../../bcd/index.js';
 import { BootprobeError } from '../../errors.js';
 import type { DiskImage } from '../../image/disk-image.js';
-import { type PreflightReport, preflight } from '../../windows/preflight.js';
+import { type PreflightReport, preflight, preflightStore } from '../../windows/preflight.js';
 import type { CliContext } from '../context.js';
 import { target } from './pe.js';
+import { loadHive } from './reg.js';
 
 export interface PreflightCliOptions {
   json?: boolean;
@@ -27,6 +30,26 @@ export async function preflightImage(
 ): Promise<PreflightOutcome> {
   let image: DiskImage | null = null;
   try {
+    if (await isHiveFile(ctx, path)) {
+      // A BCD file on its own (bcdedit /export, a store copied off a template): the store checks only.
+      const loaded = await loadHive(ctx, path, {});
+      if (!loaded.isBcd)
+        throw new BootprobeError(
+          'BCD_INVALID',
+          `${path} is a registry hive but not a BCD store (no \\Objects key)`,
+        );
+      const dirty = loaded.hive.warnings.find((w) => w.code === 'HIVE_DIRTY');
+      const report = preflightStore(
+        {
+          store: readBcdStore(loaded.hive.root),
+          name: path,
+          recovered: loaded.hive.recovered,
+          dirty: dirty ? dirty.message : null,
+        },
+        { customization: opts.customization !== false },
+      );
+      return { image: path, report };
+    }
     image = await ctx.openImage(path);
     const report = await preflight(image, {
       customization: opts.customization !== false,
@@ -40,6 +63,12 @@ export async function preflightImage(
   } finally {
     await image?.close();
   }
+}
+
+/** A registry hive starts with "regf" (regf.md §3); anything else is opened as a disk image. */
+async function isHiveFile(ctx: CliContext, path: string): Promise<boolean> {
+  const dev = await ctx.openFile(path);
+  return dev.size >= 4096 && new TextDecoder('latin1').decode(await dev.read(0, 4)) === 'regf';
 }
 
 const STATUS_WIDTH = 6;
@@ -56,6 +85,12 @@ export function renderPreflight(o: PreflightOutcome, trace: boolean): string {
     if (c.fix) lines.push(`  ${''.padEnd(STATUS_WIDTH + ID_WIDTH)}fix: ${c.fix}`);
   }
   const w = r.windows;
+  if (r.disk === null) {
+    lines.push(
+      `  store checked on its own (no image); generalized: ${r.generalized === null ? 'unknown' : r.generalized ? 'yes' : 'no'}`,
+    );
+    return lines.join('\n');
+  }
   const summary = [
     `boot volume: ${r.bootVolume ? `partition ${r.bootVolume.partition} ${r.bootVolume.bcdPath}` : 'none'}`,
     `Windows volume: ${r.windowsVolume ? `partition ${r.windowsVolume.partition}` : 'none'}`,
