@@ -1,5 +1,6 @@
 // What every command shares: the global options, the I/O counters, and opening an image from a path.
 
+import { BootprobeError } from '../errors.js';
 import type { DiskImage } from '../image/disk-image.js';
 import { openImage } from '../image/open-image.js';
 import { type BlockDevice, type IoStats, newIoStats } from '../io/block-device.js';
@@ -65,6 +66,19 @@ export class CliContext {
         strict: this.globals.strict === true,
       });
       this.opened.push(image);
+      // Content decides the format (a raw disk may have any name), but a file named .vhd/.vhdx that holds neither
+      // container is a damaged template, not a raw disk: reading it as one would only mislead (`scan` of a library).
+      const claimed = /\.(a?vhdx?)$/i.exec(path)?.[1]?.toLowerCase().replace(/^a/, '');
+      if (claimed && image.info.format === 'raw') {
+        throw new BootprobeError(
+          'IMAGE_UNKNOWN',
+          `${path} is named .${claimed} but holds no ${claimed === 'vhdx' ? 'VHDX file identifier at offset 0' : 'VHD footer (conectix) at its end or start'}`,
+          {
+            offset: 0,
+            hint: 'the file is damaged or truncated; restore it, or rename it if it really is a raw disk',
+          },
+        );
+      }
       return image;
     } catch (e) {
       await dev.close();

@@ -240,6 +240,8 @@ describe('scan — a template library', () => {
     copyFileSync(images['gen2.vhdx']!, path.join(lib, 'gen2', 'gen2.vhdx'));
     writeFileSync(path.join(lib, 'broken.vhdx'), readFileSync(images['gen2.vhdx']!).subarray(0, 300000));
     writeFileSync(path.join(lib, 'notes.txt'), 'not an image');
+    // Named .vhdx but zeroed: a damaged template, not a raw disk.
+    writeFileSync(path.join(lib, 'zeroed.vhdx'), new Uint8Array(65536));
     const res = await runCli(['scan', '--jobs', '2', lib]);
     expect(res.code).toBe(1);
     const lines = res.stdout.trim().split('\n');
@@ -247,14 +249,16 @@ describe('scan — a template library', () => {
     expect(lines.find((l) => l.startsWith('broken.vhdx'))).toMatch(/ERROR/);
     expect(lines.find((l) => l.startsWith('template.vhd'))).toMatch(/FAIL .*generalized: /);
     expect(lines.find((l) => l.startsWith(path.join('gen2', 'gen2.vhdx')))).toMatch(/PASS/);
-    expect(lines.at(-1)).toBe('4 images: 2 pass, 1 fail, 1 unreadable');
+    expect(lines.find((l) => l.startsWith('zeroed.vhdx'))).toMatch(/ERROR .*named \.vhdx but holds no VHDX file identifier/);
+    expect(lines.at(-1)).toBe('5 images: 2 pass, 1 fail, 2 unreadable');
     const json = JSON.parse((await runCli(['scan', '--json', lib])).stdout);
-    expect(json.summary).toEqual({ images: 4, pass: 2, fail: 1, unreadable: 1 });
+    expect(json.summary).toEqual({ images: 5, pass: 2, fail: 1, unreadable: 2 });
     expect(json.images.map((i: { path: string }) => i.path)).toEqual([
       'broken.vhdx',
       'gen2/gen2.vhdx'.split('/').join(path.sep),
       'generalized.vhd',
       'template.vhd',
+      'zeroed.vhdx',
     ]);
   });
 
