@@ -80,12 +80,22 @@ export const ERROR_CODES = {
   BCD_INVALID: 'BCD store invalid',
   BCD_NOT_FOUND: 'no BCD store found',
   BCD_DEVICE: 'BCD device element invalid',
+  HIVE_EDIT: 'a registry edit or hive write cannot be done (name, size or count out of range)',
+  BCD_EDIT: 'a BCD repair cannot be applied to this store or target disk',
   // pe/
   PE_INVALID: 'PE image invalid',
   // cli/
   USAGE: 'bad command-line arguments',
   OUTPUT_EXISTS: 'the output file exists',
   UNSAFE_WRITE: 'a write refused as unsafe',
+  // fs/ writes (issue 6)
+  NTFS_LOG_NOT_CLEAN: 'NTFS $LogFile holds changes Windows has not checkpointed',
+  NTFS_HIBERNATED: 'Windows on this NTFS volume is hibernated or fast-started',
+  FAT_DIRTY: 'FAT volume marked dirty or with recorded disk errors',
+  FS_WRITE_REFUSED: 'a file-system write bootprobe does not make (compressed, sparse, system file...)',
+  FS_NO_SPACE: 'not enough free clusters or record space for the new file size',
+  FS_WRITE_STALE: 'the volume changed between planning a write and committing it',
+  FS_WRITE_VERIFY: 'a written file did not read back as written',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -118,6 +128,13 @@ const DEFAULT_KIND: Partial<Record<ErrorCode, ErrorKind>> = {
   OUTPUT_EXISTS: 'unsafe',
   UNSAFE_WRITE: 'unsafe',
   VHDX_LOG_PENDING: 'unsafe',
+  NTFS_LOG_NOT_CLEAN: 'unsafe',
+  NTFS_HIBERNATED: 'unsafe',
+  FAT_DIRTY: 'unsafe',
+  FS_WRITE_REFUSED: 'unsafe',
+  FS_NO_SPACE: 'unsafe',
+  FS_WRITE_STALE: 'unsafe',
+  FS_WRITE_VERIFY: 'io',
 };
 
 export class BootprobeError extends Error {

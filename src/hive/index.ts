@@ -14,3 +14,5 @@ export * from './reg-export.js';
 export * from './sk.js';
 export * from './subkey-list.js';
 export * from './vk.js';
+export * from './edit.js';
+export * from './writer.js';
