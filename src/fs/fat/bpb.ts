@@ -211,3 +211,14 @@ export function decodeFatBpb(v: ByteView, volumeSize: number): FatBpb {
       : null,
   };
 }
+
+/**
+ * The extended BPB's flags byte (FAT12/16 0x25, FAT32 0x41; "reserved" in fatgen103, used by Windows NT): bit 0 set =
+ * the volume was not unmounted cleanly and chkdsk should run (fsck.fat reports it as "Dirty bit is set"). False when
+ * the boot sector has no extended BPB (signature 0x28 or 0x29), where the byte means nothing.
+ */
+export function bootSectorDirty(v: ByteView, type: FatType): boolean {
+  const ext = type === 'fat32' ? 0x40 : 0x24;
+  const sig = v.u8(ext + 2);
+  return (sig === 0x29 || sig === 0x28) && (v.u8(ext + 1) & 0x01) !== 0;
+}

@@ -78,6 +78,30 @@ export function decodeDosDateTime(date: number, time = 0, hundredths = 0): Date 
   return d.getUTCDate() === day ? d : null; // 31 February and the like
 }
 
+/**
+ * A Date as DOS date and time words, from its UTC fields (the reader shows DOS times as UTC: the zone is not
+ * recorded). Seconds are stored halved; dates outside 1980..2107 are clamped to the range's ends.
+ */
+export function encodeDosDateTime(d: Date): { date: number; time: number } {
+  const y = d.getUTCFullYear();
+  if (y < 1980) return { date: (1 << 5) | 1, time: 0 };
+  if (y > 2107) return { date: (127 << 9) | (12 << 5) | 31, time: (23 << 11) | (59 << 5) | 29 };
+  return {
+    date: ((y - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
+    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1),
+  };
+}
+
+/** Offsets inside a short entry that a data write changes (fatgen103 "FAT Directory Structure"). */
+export const DIR_FIELD = {
+  ACCESS_DATE: 0x12,
+  CLUSTER_HIGH: 0x14,
+  WRITE_TIME: 0x16,
+  WRITE_DATE: 0x18,
+  CLUSTER_LOW: 0x1a,
+  SIZE: 0x1c,
+} as const;
+
 /** The 8.3 name as shown, from the 11 stored bytes and the NT case flags. */
 export function decodeShortName(name11: Uint8Array, ntFlags: number, cp: OemCodePage): string {
   const raw = name11.slice();

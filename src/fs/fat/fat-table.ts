@@ -44,6 +44,34 @@ export function decodeFatEntry(type: FatType, c: number, b: Uint8Array): number 
   return c & 1 ? w >> 4 : w & 0x0fff;
 }
 
+/**
+ * Stores `value` as cluster `c`'s entry into the fatEntryLength bytes `b` (read from fatEntryOffset), in place: the
+ * inverse of decodeFatEntry. FAT12 keeps the neighbour's nibble; FAT32 keeps the reserved high 4 bits (fatgen103:
+ * "the high 4 bits of a FAT32 FAT entry are reserved... must be preserved when writing").
+ */
+export function encodeFatEntry(type: FatType, c: number, b: Uint8Array, value: number): void {
+  if (type === 'fat32') {
+    const hi = b[3]! & 0xf0;
+    b[0] = value & 0xff;
+    b[1] = (value >>> 8) & 0xff;
+    b[2] = (value >>> 16) & 0xff;
+    b[3] = hi | ((value >>> 24) & 0x0f);
+    return;
+  }
+  if (type === 'fat16') {
+    b[0] = value & 0xff;
+    b[1] = (value >>> 8) & 0xff;
+    return;
+  }
+  const w = b[0]! | (b[1]! << 8);
+  const next = c & 1 ? (w & 0x000f) | ((value & 0xfff) << 4) : (w & 0xf000) | (value & 0xfff);
+  b[0] = next & 0xff;
+  b[1] = next >> 8;
+}
+
+/** The end-of-chain marker written (fatgen103: any value ≥ 0x..FF8 ends a chain; Windows and mtools write all ones). */
+export const END_OF_CHAIN: Record<FatType, number> = { fat12: 0xfff, fat16: 0xffff, fat32: 0x0fffffff };
+
 /** Classifies an entry value for a volume with `clusterCount` data clusters. */
 export function classifyFatEntry(type: FatType, value: number, clusterCount: number): FatEntryKind {
   const bad = BAD[type];
@@ -66,6 +94,11 @@ export class FatTable {
     readonly copy = bpb.activeFat,
   ) {
     this.base = bpb.fatOffset + copy * bpb.fatBytes;
+  }
+
+  /** Forgets the cached pages (after the FAT was written). */
+  clear(): void {
+    this.pages.clear();
   }
 
   /** Absolute byte offset of cluster `c`'s entry in this copy. */

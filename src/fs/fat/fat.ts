@@ -9,6 +9,9 @@ import {
   type FileReader,
   type FileSystem,
   type FsEntry,
+  type FsWriteOptions,
+  type FsWritePlan,
+  type FsWriteResult,
   joinPath,
   splitPath,
 } from '../file-system.js';
@@ -17,6 +20,7 @@ import type { OemCodePage } from './code-page.js';
 import { attributeNames, FAT_ATTR, NT_LOWER_BASE, NT_LOWER_EXT } from './dir-entry.js';
 import { DirectoryDecoder, type FatDirEntry, MAX_DIR_BYTES, type VolumeLabelEntry } from './directory.js';
 import { type ClusterRun, compareFatCopies, FatTable, MAX_FAT_COMPARE } from './fat-table.js';
+import { planFatReplace } from './file-write.js';
 import { decodeFsInfo, type FatFsInfo } from './fsinfo.js';
 
 /** Directory bytes are read in chunks of at most this size, so a directory is read only up to its end marker. */
@@ -138,6 +142,31 @@ export class FatFileSystem implements FileSystem {
 
   get label(): string | null {
     return this.rootLabel?.label ?? this.bpb.bpbLabel;
+  }
+
+  /** Forgets cached FAT pages and re-reads FSInfo and FAT[1]: after the volume was written. */
+  async refresh(): Promise<void> {
+    this.fat.clear();
+    this.fsInfo = null;
+    // The findings of the first read stay; a re-read would only repeat them.
+    const known = this.warnings.length;
+    await this.readFsInfo();
+    this.warnings.splice(known);
+    if (this.bpb.type !== 'fat12') this.fat1 = await this.fat.entry(1);
+  }
+
+  /** Plans replacing the content of the file at `path` (fs/fat/file-write.ts). */
+  planReplaceFile(path: string, data: Uint8Array, options: FsWriteOptions = {}): Promise<FsWritePlan> {
+    return planFatReplace(
+      { fs: this, dev: this.dev, reopen: () => FatFileSystem.open(this.dev, { codePage: this.codePage }) },
+      path,
+      data,
+      options,
+    );
+  }
+
+  async replaceFile(path: string, data: Uint8Array, options: FsWriteOptions = {}): Promise<FsWriteResult> {
+    return (await this.planReplaceFile(path, data, options)).commit();
   }
 
   get volumeInfo(): FatVolumeInfo {

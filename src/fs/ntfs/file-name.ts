@@ -36,6 +36,19 @@ export function filetime(v: ByteView, at: number): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+/** A Date as FILETIME (100 ns units since 1601-01-01 UTC), the inverse of filetime() to the millisecond. */
+export function encodeFiletime(d: Date): bigint {
+  return (BigInt(d.getTime()) + 11644473600000n) * 10000n;
+}
+
+/** §3.3 offsets of the fields a data write updates in a $FILE_NAME value (also an $I30 key). */
+export const FILE_NAME_FIELD = {
+  MODIFIED: 0x10,
+  CHANGED: 0x18,
+  ALLOCATED_SIZE: 0x28,
+  REAL_SIZE: 0x30,
+} as const;
+
 export function decodeFileName(v: ByteView): FileNameAttr {
   const len = v.u8(0x40);
   if (FILE_NAME_HEADER_SIZE + 2 * len > v.length)

@@ -10,6 +10,9 @@ import {
   type FileSystem,
   type FsEntry,
   type FsStreamInfo,
+  type FsWriteOptions,
+  type FsWritePlan,
+  type FsWriteResult,
   joinPath,
   splitPath,
 } from '../file-system.js';
@@ -25,6 +28,7 @@ import {
 import { decodeAttributeList, MAX_ATTRIBUTE_LIST_SIZE } from './attribute-list.js';
 import { decodeNtfsBootSector, type NtfsBootSector } from './boot-sector.js';
 import { decodeFileName, type FileNameAttr, NAMESPACE, NAMESPACE_NAMES } from './file-name.js';
+import { planNtfsReplace } from './file-write.js';
 import type { IndexEntry } from './index-node.js';
 import { decodeIndexNode } from './index-node.js';
 import { decodeIndexRecord } from './index-record.js';
@@ -180,6 +184,38 @@ export class NtfsFileSystem implements FileSystem {
     return this.volumeLabel;
   }
 
+  /** Where $MFT lives: its coalesced runs and record count (for the writer, which maps records to volume bytes). */
+  get mftLayout(): { runs: readonly Run[]; records: number } {
+    return { runs: this.mftRuns, records: this.mftRecords };
+  }
+
+  /** Forgets every cached record, attribute set and index node: after the volume was written. */
+  dropCaches(): void {
+    this.records.clear();
+    this.files.clear();
+    this.dirs.clear();
+    this.indexBlocks.clear();
+  }
+
+  /** The table $I30 collation of `name` needs (§4): $UpCase, or plain ASCII when that gives the same order. */
+  collationTable(name: string): Promise<Uint16Array> {
+    return this.collationFor(name);
+  }
+
+  /** Plans replacing the unnamed $DATA of the file at `path` (fs/ntfs/file-write.ts; docs/ntfs.md §7-§9). */
+  planReplaceFile(path: string, data: Uint8Array, options: FsWriteOptions = {}): Promise<FsWritePlan> {
+    return planNtfsReplace(
+      { fs: this, dev: this.dev, reopen: () => NtfsFileSystem.open(this.dev) },
+      path,
+      data,
+      options,
+    );
+  }
+
+  async replaceFile(path: string, data: Uint8Array, options: FsWriteOptions = {}): Promise<FsWriteResult> {
+    return (await this.planReplaceFile(path, data, options)).commit();
+  }
+
   /** $VOLUME_INFORMATION: NTFS version and flags (§7.1); null when $Volume has none. */
   get volumeInfo(): NtfsVolumeInfo | null {
     return this.volInfo;
@@ -315,7 +351,9 @@ export class NtfsFileSystem implements FileSystem {
         },
       );
     const offset = this.runOffset(this.mftRuns, n * rs) ?? this.boot.mftLcn * this.boot.clusterSize;
-    const bytes = (await this.readRuns(this.mftRuns, n * rs, rs, `MFT record ${n}`, offset)).slice();
+    // A private copy: fixups are applied in place, and a device may hand out a view of its memory (a Node Buffer's
+    // slice() is such a view, not a copy).
+    const bytes = new Uint8Array(await this.readRuns(this.mftRuns, n * rs, rs, `MFT record ${n}`, offset));
     applyFixups(bytes, 'FILE', offset);
     const v = new ByteView(bytes, offset, `MFT record ${n}`);
     const header = decodeMftRecordHeader(v);
@@ -667,9 +705,9 @@ export class NtfsFileSystem implements FileSystem {
     if (d.bitmap && (index >> 3 >= d.bitmap.length || (d.bitmap[index >> 3]! & (1 << (index & 7))) === 0))
       throw fail(`child VCN ${vcn} is index record ${index}, which $BITMAP marks free`, d.alloc.offset);
     const where = this.runOffset(d.alloc.runs, at) ?? d.alloc.offset;
-    const bytes = (
-      await this.readRuns(d.alloc.runs, at, rs, `index of record ${d.record}`, d.alloc.offset)
-    ).slice();
+    const bytes = new Uint8Array(
+      await this.readRuns(d.alloc.runs, at, rs, `index of record ${d.record}`, d.alloc.offset),
+    ); // a copy: fixups are applied in place (see readRecord)
     const entries = decodeIndexRecord(bytes, vcn, where).entries;
     this.indexBlocks.set(key, entries);
     return entries;

@@ -62,6 +62,26 @@ export function applyFixups(buf: Uint8Array, magic: string, base: number): void 
   }
 }
 
+/**
+ * Protects a modified record held in its plain (fixed-up) form, in place (§2.1 "Write"): a new update sequence number
+ * (old + 1, skipping 0 and 0xFFFF), each stride's last two bytes saved in the array and replaced by it. The header's
+ * array offset and count were checked by applyFixups when the record was read.
+ */
+export function protectFixups(buf: Uint8Array): void {
+  const usaOfs = buf[4]! | (buf[5]! << 8);
+  const usaCount = buf[6]! | (buf[7]! << 8);
+  let usn = ((buf[usaOfs]! | (buf[usaOfs + 1]! << 8)) + 1) & 0xffff;
+  if (usn === 0 || usn === 0xffff) usn = 1;
+  buf[usaOfs] = usn & 0xff;
+  buf[usaOfs + 1] = usn >> 8;
+  for (let i = 1; i < usaCount; i++) {
+    buf[usaOfs + 2 * i] = buf[i * STRIDE - 2]!;
+    buf[usaOfs + 2 * i + 1] = buf[i * STRIDE - 1]!;
+    buf[i * STRIDE - 2] = usn & 0xff;
+    buf[i * STRIDE - 1] = usn >> 8;
+  }
+}
+
 /** §2 0x16 record flags (ntfs-3g layout.h). */
 export const RECORD_FLAG = { IN_USE: 0x01, DIRECTORY: 0x02, EXTEND: 0x04, VIEW_INDEX: 0x08 } as const;
 

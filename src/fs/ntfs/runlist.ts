@@ -67,6 +67,44 @@ export function decodeRunlist(
   throw fail('no terminating zero byte before the end of the attribute');
 }
 
+/** Bytes a two's-complement little-endian field needs for `v` (1..8), so that decoding sign-extends it back (§3.1). */
+function signedWidth(v: bigint): number {
+  for (let n = 1; n <= 8; n++) {
+    const half = 1n << BigInt(8 * n - 1);
+    if (v >= -half && v < half) return n;
+  }
+  return 9;
+}
+
+/**
+ * Encodes runs (sorted by VCN, contiguous from the first) as mapping pairs (§3.1), terminated by a zero byte: the
+ * inverse of decodeRunlist. Lengths take the fewest bytes that keep the top bit clear (ntfs-3g reads them signed);
+ * LCNs are deltas from the previous run that had one; a sparse run has no offset field; a delta of 0 still takes one
+ * byte (an empty field would mean sparse).
+ */
+export function encodeRunlist(runs: readonly Run[]): Uint8Array {
+  const out: number[] = [];
+  let prev = 0n;
+  for (const r of runs) {
+    const len = BigInt(r.length);
+    const L = signedWidth(len);
+    if (r.length <= 0 || L > 8)
+      throw new BootprobeError('NTFS_RUNLIST', `run length ${r.length} cannot be encoded`);
+    let O = 0;
+    let delta = 0n;
+    if (r.lcn !== null) {
+      delta = BigInt(r.lcn) - prev;
+      prev = BigInt(r.lcn);
+      O = signedWidth(delta);
+    }
+    out.push(L | (O << 4));
+    for (let i = 0; i < L; i++) out.push(Number((len >> BigInt(8 * i)) & 0xffn));
+    for (let i = 0; i < O; i++) out.push(Number((BigInt.asUintN(64, delta) >> BigInt(8 * i)) & 0xffn));
+  }
+  out.push(0);
+  return Uint8Array.from(out);
+}
+
 /** Merges runs that follow each other on disk as well as in the file, so reads across them are one request. */
 export function coalesceRuns(runs: readonly Run[]): Run[] {
   const out: Run[] = [];
@@ -95,4 +133,45 @@ export function findRun(runs: readonly Run[], vcn: number): number {
     else return mid;
   }
   return lo;
+}
+
+/** A byte range on the volume. */
+export interface DevicePiece {
+  /** Absolute volume offset. */
+  offset: number;
+  length: number;
+}
+
+/**
+ * The volume ranges holding bytes [offset, offset+length) of an attribute mapped by `runs`, in order (a record or an
+ * index block may straddle two runs). NTFS_RUNLIST when a byte is unmapped or sparse: a writer cannot place it.
+ */
+export function runPieces(
+  runs: readonly Run[],
+  offset: number,
+  length: number,
+  clusterSize: number,
+  where: string,
+): DevicePiece[] {
+  const out: DevicePiece[] = [];
+  let pos = offset;
+  const end = offset + length;
+  let i = findRun(runs, Math.floor(pos / clusterSize));
+  while (pos < end) {
+    const vcn = Math.floor(pos / clusterSize);
+    while (i < runs.length && runs[i]!.vcn + runs[i]!.length <= vcn) i++;
+    const r = runs[i];
+    if (!r || r.vcn > vcn || r.lcn === null)
+      throw new BootprobeError('NTFS_RUNLIST', `${where}: byte ${pos} (VCN ${vcn}) has no clusters`, {
+        structure: 'ntfs.runlist',
+        hint: 'the MFT record is damaged; run chkdsk on the volume',
+      });
+    const n = Math.min(end, (r.vcn + r.length) * clusterSize) - pos;
+    const at = r.lcn * clusterSize + (pos - r.vcn * clusterSize);
+    const last = out[out.length - 1];
+    if (last && last.offset + last.length === at) last.length += n;
+    else out.push({ offset: at, length: n });
+    pos += n;
+  }
+  return out;
 }
