@@ -249,7 +249,9 @@ describe('scan — a template library', () => {
     expect(lines.find((l) => l.startsWith('broken.vhdx'))).toMatch(/ERROR/);
     expect(lines.find((l) => l.startsWith('template.vhd'))).toMatch(/FAIL .*generalized: /);
     expect(lines.find((l) => l.startsWith(path.join('gen2', 'gen2.vhdx')))).toMatch(/PASS/);
-    expect(lines.find((l) => l.startsWith('zeroed.vhdx'))).toMatch(/ERROR .*named \.vhdx but holds no VHDX file identifier/);
+    expect(lines.find((l) => l.startsWith('zeroed.vhdx'))).toMatch(
+      /ERROR .*named \.vhdx but holds no VHDX file identifier/,
+    );
     expect(lines.at(-1)).toBe('5 images: 2 pass, 1 fail, 2 unreadable');
     const json = JSON.parse((await runCli(['scan', '--json', lib])).stdout);
     expect(json.summary).toEqual({ images: 5, pass: 2, fail: 1, unreadable: 2 });
