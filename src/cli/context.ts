@@ -45,6 +45,7 @@ export class CliContext {
       },
       resolveBeside: (f, r) => node.resolveBeside(f, r),
       basename: (p) => node.basename(p),
+      siblings: (f, limit) => node.siblings(f, limit),
     };
   }
 

@@ -4,11 +4,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { BootprobeError, type ErrorKind } from '../errors.js';
 import { bcdCommand } from './commands/bcd.js';
 import { convertCommand } from './commands/convert.js';
+import { createChildCommand } from './commands/create-child.js';
 import { catCommand, extractCommand, lsCommand, statCommand } from './commands/files.js';
 import { infoCommand } from './commands/info.js';
 import { peCommand } from './commands/pe.js';
 import { preflightCommand } from './commands/preflight.js';
 import { regCommand, regExportCommand } from './commands/reg.js';
+import { repairCommand, undoCommand } from './commands/repair.js';
 import { scanCommand } from './commands/scan.js';
 import { CliContext, type CliIo, type GlobalOptions } from './context.js';
 
@@ -57,13 +59,26 @@ function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>)
 
   program
     .command('convert')
-    .description('write the virtual disk as a raw file (sparse where unallocated)')
+    .description('write the virtual disk (chain flattened) as a raw file, or a dynamic VHD or VHDX')
     .argument('<image>', 'raw, VHD or VHDX image')
-    .argument('<output>', 'output file (*.raw, *.img)')
-    .addOption(new Option('-O, --output-format <format>', 'output format').choices(['raw']))
+    .argument('<output>', 'output file (*.raw, *.img, *.vhd, *.vhdx)')
+    .addOption(new Option('-O, --output-format <format>', 'output format').choices(['raw', 'vhd', 'vhdx']))
+    .option('-b, --block-size <size>', 'VHD/VHDX block size, e.g. 2M (default 2M for VHD, 32M for VHDX)')
     .option('-f, --force', 'overwrite the output if it exists')
-    .action(async (image: string, output: string, opts: { force?: boolean; outputFormat?: string }) =>
+    .option('--json', 'print JSON (VHD/VHDX output)')
+    .action(async (image: string, output: string, opts) =>
       run((ctx) => convertCommand(ctx, image, output, opts)),
+    );
+
+  program
+    .command('create-child')
+    .description('create an empty differencing disk over PARENT (VHD or VHDX by the child name)')
+    .argument('<parent>', 'VHD or VHDX parent (only read)')
+    .argument('<child>', 'new child: *.vhd, or *.vhdx / *.avhdx')
+    .option('-f, --force', 'overwrite the child if it exists')
+    .option('--json', 'print JSON')
+    .action(async (parent: string, child: string, opts) =>
+      run((ctx) => createChildCommand(ctx, parent, child, opts)),
     );
 
   const partitionOption = () => new Option('-p, --partition <n>', 'partition number (see `bootprobe info`)');
@@ -164,6 +179,38 @@ function buildProgram(io: CliIo, run: (fn: (ctx: CliContext) => Promise<number>)
     .option('--json', 'print JSON')
     .option('--no-customization', 'an ungeneralized store only warns')
     .action(async (dir: string, opts) => run((ctx) => scanCommand(ctx, dir, opts)));
+
+  program
+    .command('repair')
+    .description(
+      'rewrite the BCD store so the template passes: a dry run (diff and the pre-flight after) unless an output mode is given',
+    )
+    .argument('<source>', 'disk image, or a BCD file')
+    .option('--generalize', 'what sysprep /generalize does to the store: partition= devices become locate=')
+    .option('--retarget', "point stale partition= devices at this disk's partitions")
+    .option(
+      '--transplant <donor>',
+      'use the store of DONOR (a BCD file or an image), retargeted to this disk',
+    )
+    .option('--output <new>', 'write a repaired copy to NEW (the input is not touched)')
+    .option('--child <new>', 'write the repair into a new differencing disk NEW over the template (VHD/VHDX)')
+    .option(
+      '--in-place',
+      'write into the input itself, saving every overwritten byte range to an undo record',
+    )
+    .option('--undo <path>', 'where --in-place keeps the undo record (default: IMAGE.bootprobe-undo)')
+    .option('-f, --force', 'replace NEW if it exists')
+    .option('--no-customization', 'judge the result as for a "Customization Not Required" profile')
+    .option('--json', 'print JSON')
+    .action(async (source: string, opts) => run((ctx) => repairCommand(ctx, source, opts)));
+
+  program
+    .command('undo')
+    .description('restore an image (or store file) from the undo record an --in-place repair kept')
+    .argument('<image>', 'the image that was repaired in place')
+    .argument('<undo>', 'its undo record')
+    .option('--json', 'print JSON')
+    .action(async (image: string, undo: string, opts) => run((ctx) => undoCommand(ctx, image, undo, opts)));
 
   program
     .command('reg')

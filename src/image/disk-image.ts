@@ -78,6 +78,13 @@ export interface OpenImageOptions {
   parentPaths?: string[];
   /** Turn tolerated findings (bad VHD checksum, dirty log without --replay...) into errors. */
   strict?: boolean;
+  /**
+   * Open for writing (the write layer, open-writable.ts, sets this; parents are always opened read-only). A VHDX
+   * with a pending log is then refused (VHDX_LOG_PENDING, exit 4) unless `replayLog` is set.
+   */
+  writable?: boolean;
+  /** With `writable`: replay a pending VHDX log into the file before anything else (§2.6, writable open). */
+  replayLog?: boolean;
   /** Depth of this image in a chain (0 = the image the user named). Internal. */
   depth?: number;
   /** Paths already open in this chain (loop guard). Internal. */

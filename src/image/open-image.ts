@@ -118,6 +118,9 @@ export async function openParent(
     try {
       image = await openImage(dev, {
         ...options,
+        // A parent is never opened for writing (DESIGN.md write rules; vhd-vhdx.md §1.4 step 5, §2.6).
+        writable: false,
+        replayLog: false,
         path: c.path,
         depth,
         chain,

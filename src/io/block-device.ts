@@ -43,3 +43,16 @@ export function checkRange(what: string, size: number, offset: number, length: n
     );
   }
 }
+
+/** A device that can be written. */
+export type WritableDevice = BlockDevice & { write(offset: number, data: Uint8Array): Promise<void> };
+
+/** `dev` as a WritableDevice, or READ_ONLY (exit 4) naming `what`. */
+export function requireWritable(dev: BlockDevice, what: string): WritableDevice {
+  if (!dev.write) {
+    throw new BootprobeError('READ_ONLY', `${what} was opened read-only; it cannot be written`, {
+      hint: 'open the file writable to change it',
+    });
+  }
+  return dev as WritableDevice;
+}

@@ -12,7 +12,6 @@ export interface CacheOptions {
 }
 
 export class CachedDevice implements BlockDevice {
-  readonly size: number;
   readonly sectorSize: number;
   readonly blockSize: number;
   private readonly maxBlocks: number;
@@ -23,17 +22,24 @@ export class CachedDevice implements BlockDevice {
     private readonly inner: BlockDevice,
     options: CacheOptions = {},
   ) {
-    this.size = inner.size;
     this.sectorSize = inner.sectorSize;
     this.blockSize = options.blockSize ?? 16384;
     this.maxBlocks = options.maxBlocks ?? 256;
     const iw = inner.write?.bind(inner);
     if (iw) {
       this.write = async (offset, data) => {
+        // A write past the end grows the device: the cached last block is short, so drop it too.
+        const size = this.inner.size;
+        if (offset + data.length > size && size > 0) this.invalidate(size - 1, 1);
         this.invalidate(offset, data.length);
         await iw(offset, data);
       };
     }
+  }
+
+  /** The inner device's size: it follows a file that a writer grows. */
+  get size(): number {
+    return this.inner.size;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {

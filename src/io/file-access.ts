@@ -13,6 +13,11 @@ export interface FileAccess {
   resolveBeside(fromFile: string, relative: string): string;
   /** Last component of a Windows or POSIX path. */
   basename(path: string): string;
+  /**
+   * Optional: the other files in the folder holding `file` (full paths, at most `limit`). The write layer uses it
+   * to refuse writing a disk that a differencing disk beside it names as its parent (DESIGN.md write rules).
+   */
+  siblings?(file: string, limit: number): Promise<string[]>;
 }
 
 /** Last component of a path in either syntax (pure: used by FileAccess implementations and messages). */

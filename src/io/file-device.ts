@@ -1,8 +1,11 @@
 // The file backend: positional reads on a FileHandle (never a whole-file read), counted for --stats.
 // One of the two places under src/ that imports Node (DESIGN.md "Layers"; the other is cli/).
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { BootprobeError } from '../errors.js';
-import { type BlockDevice, checkRange, type IoStats } from './block-device.js';
+import { type BlockDevice, checkRange, type IoStats, type WritableDevice } from './block-device.js';
+
+/** A file device opened for writing. */
+export type WritableFileDevice = FileDevice & WritableDevice;
 
 export interface FileDeviceOptions {
   writable?: boolean;
@@ -59,6 +62,62 @@ export class FileDevice implements BlockDevice {
       await fh.close();
       throw e instanceof BootprobeError ? e : fileError(path, e);
     }
+  }
+
+  /**
+   * Opens an existing file for writing in place. A file the user marked read-only (no write permission bit, even
+   * when running as root) or one the OS refuses to open writable is READ_ONLY (exit 4): the refusal is the answer,
+   * not an I/O failure.
+   */
+  static async openWritable(
+    path: string,
+    options: Omit<FileDeviceOptions, 'writable'> = {},
+  ): Promise<WritableFileDevice> {
+    let mode: number;
+    try {
+      mode = (await stat(path)).mode;
+    } catch (e) {
+      throw fileError(path, e);
+    }
+    if ((mode & 0o222) === 0) {
+      throw new BootprobeError('READ_ONLY', `${path} is read-only (mode ${(mode & 0o777).toString(8)})`, {
+        hint: 'it was marked read-only on purpose; make a copy, or write a differencing child with --child',
+      });
+    }
+    try {
+      return (await FileDevice.open(path, { ...options, writable: true })) as WritableFileDevice;
+    } catch (e) {
+      const code = ((e as BootprobeError).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+        throw new BootprobeError('READ_ONLY', `${path} cannot be opened for writing (${code})`, {
+          hint: 'check its permissions and the file system; or write a differencing child with --child',
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Creates a new file for writing. Without `overwrite` an existing file is OUTPUT_EXISTS (exit 4): nothing is
+   * replaced unless the user asked for it.
+   */
+  static async create(
+    path: string,
+    options: Omit<FileDeviceOptions, 'writable'> & { overwrite?: boolean } = {},
+  ): Promise<WritableFileDevice> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, options.overwrite ? 'w+' : 'wx+');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new BootprobeError('OUTPUT_EXISTS', `${path} exists`, {
+          hint: 'remove it or choose another path (or pass --force where the command offers it)',
+        });
+      }
+      throw fileError(path, e);
+    }
+    return new FileDevice(fh, 0, path, options.stats, { ...options, writable: true }) as WritableFileDevice;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {

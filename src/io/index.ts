@@ -6,5 +6,8 @@ export * from './cache.js';
 export * from './checksum.js';
 export * from './file-access.js';
 export * from './memory-device.js';
+export * from './random.js';
 export * from './slice-device.js';
+export * from './staging-device.js';
+export * from './undo-record.js';
 export * from './units.js';

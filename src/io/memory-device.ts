@@ -1,4 +1,5 @@
 // A BlockDevice over bytes in memory: for tests, for the browser, and for small files read whole.
+import { BootprobeError } from '../errors.js';
 import { type BlockDevice, checkRange, type IoStats } from './block-device.js';
 
 export class MemoryDevice implements BlockDevice {
@@ -45,6 +46,14 @@ export class MemoryDevice implements BlockDevice {
       this.stats.writes++;
     }
   };
+
+  /** Sets the length (a writable device only): what restoring an undo record needs after a file grew. */
+  async truncate(size: number): Promise<void> {
+    if (!this.writable) throw new BootprobeError('READ_ONLY', 'memory device is read-only');
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, Math.min(size, this.bytes.length)));
+    this.bytes = next;
+  }
 
   async flush(): Promise<void> {}
   async close(): Promise<void> {}

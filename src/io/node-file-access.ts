@@ -1,6 +1,7 @@
 // FileAccess over the local file system (Node). Windows paths from inside images (`.\parent.vhd`,
 // `C:\VMs\parent.vhdx`, `\\server\share\x.vhd`) are mapped through node:path so they work on Windows, where they
 // are native, and on Linux/macOS, where only the relative forms can exist.
+import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 import { BootprobeError } from '../errors.js';
 import type { BlockDevice, IoStats } from './block-device.js';
@@ -32,5 +33,22 @@ export class NodeFileAccess implements FileAccess {
 
   basename(p: string): string {
     return anyBasename(p);
+  }
+
+  async siblings(file: string, limit: number): Promise<string[]> {
+    const dir = path.dirname(path.resolve(file));
+    const self = path.resolve(file);
+    const out: string[] = [];
+    try {
+      // opendir streams the folder: a huge template library is read only up to `limit` entries.
+      for await (const e of await opendir(dir)) {
+        if (out.length >= limit) break;
+        const p = path.join(dir, e.name);
+        if ((e.isFile() || e.isSymbolicLink()) && p !== self) out.push(p);
+      }
+    } catch (e) {
+      throw new BootprobeError('IO_ERROR', `cannot list ${dir}: ${(e as Error).message}`, { cause: e });
+    }
+    return out;
   }
 }

@@ -1,15 +1,41 @@
-// `bootprobe convert IMAGE OUT.raw`: the virtual disk as a raw file, sparse where the image is unallocated or zero
-// (as `qemu-img convert -O raw` writes it). VHD/VHDX output needs the write layer (issue 6).
-import { open } from 'node:fs/promises';
+// `bootprobe convert IMAGE OUT`: the virtual disk, its parent chain flattened, as a raw file (sparse where the image
+// is unallocated or zero, as `qemu-img convert -O raw` writes it), or as a new dynamic VHD or VHDX holding only the
+// blocks that are not all zeros (issue 6). A VHD/VHDX output is re-opened through the reader and compared with the
+// source before the command reports success; a partial or unequal output is removed.
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BootprobeError } from '../../errors.js';
+import {
+  convertToDynamic,
+  copyMismatch,
+  type DynamicFormat,
+  firstDifference,
+} from '../../image/create-image.js';
+import type { DiskImage } from '../../image/disk-image.js';
+import { openImage } from '../../image/open-image.js';
 import { isAllZero } from '../../io/byte-view.js';
+import { FileDevice } from '../../io/file-device.js';
 import type { CliContext } from '../context.js';
 import { Progress } from '../progress.js';
 
 export interface ConvertOptions {
   force?: boolean;
   outputFormat?: string;
+  /** VHD/VHDX block size, bytes with an optional K/M suffix. */
+  blockSize?: string;
+  json?: boolean;
+}
+
+/** "2M", "512K", "1048576" → bytes; USAGE otherwise. */
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([kKmM]?)i?[bB]?$/.exec(text.trim());
+  const n = m ? Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]!) ? 1024 : 1024 * 1024) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new BootprobeError('USAGE', `convert: '${text}' is not a size`, {
+      hint: 'write it like 2M or 32M',
+    });
+  }
+  return n;
 }
 
 /** Reads and writes in pieces of this size: large enough to stream fast, small enough to keep memory flat. */
@@ -24,19 +50,21 @@ export async function convertCommand(
   opts: ConvertOptions,
 ) {
   const format = (opts.outputFormat ?? formatFromName(outPath)).toLowerCase();
-  if (format !== 'raw') {
-    throw new BootprobeError(
-      'USAGE',
-      `convert: output format '${format}' is not supported yet; this version writes raw images only`,
-      { hint: 'name the output *.raw, *.img or *.bin, or pass -O raw' },
-    );
+  if (format !== 'raw' && format !== 'vhd' && format !== 'vhdx') {
+    throw new BootprobeError('USAGE', `convert: output format '${format}' is not raw, vhd or vhdx`, {
+      hint: 'name the output *.raw, *.vhd or *.vhdx, or pass -O',
+    });
   }
   if (path.resolve(outPath) === path.resolve(imagePath)) {
     throw new BootprobeError('UNSAFE_WRITE', `convert: output ${outPath} is the input image`, {
       hint: 'choose another output path',
     });
   }
+  if (opts.blockSize !== undefined && format === 'raw') {
+    throw new BootprobeError('USAGE', 'convert: --block-size applies to VHD and VHDX output only');
+  }
   const image = await ctx.openImage(imagePath);
+  if (format !== 'raw') return convertDynamic(ctx, image, imagePath, outPath, format, opts);
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(outPath, opts.force ? 'w' : 'wx');
@@ -67,6 +95,55 @@ export async function convertCommand(
   } finally {
     progress.done();
     await fh.close();
+  }
+  return 0;
+}
+
+async function convertDynamic(
+  ctx: CliContext,
+  image: DiskImage,
+  imagePath: string,
+  outPath: string,
+  format: DynamicFormat,
+  opts: ConvertOptions,
+): Promise<number> {
+  const blockSize = opts.blockSize === undefined ? undefined : parseSize(opts.blockSize);
+  const out = await FileDevice.create(outPath, { overwrite: opts.force === true, stats: ctx.stats });
+  let result: Awaited<ReturnType<typeof convertToDynamic>>;
+  const progress = new Progress(ctx.io.stderr, image.size, 'converting');
+  try {
+    try {
+      result = await convertToDynamic(image, out, format, {
+        ...(blockSize ? { blockSize } : {}),
+        onBlock: (done, total) => progress.update((done / total) * image.size),
+      });
+    } catch (e) {
+      if (e instanceof RangeError) throw new BootprobeError('USAGE', `convert: ${e.message}`, { cause: e });
+      throw e;
+    } finally {
+      progress.done();
+      await out.close();
+    }
+    // Read back through the whole reader stack and compare with the source.
+    const written = await openImage(await FileDevice.open(outPath, { stats: ctx.stats }), { path: outPath });
+    const check = new Progress(ctx.io.stderr, image.size, 'verifying ');
+    try {
+      const at = await firstDifference(image, written, (done) => check.update(done));
+      if (at >= 0 || written.warnings.length > 0)
+        throw copyMismatch(`convert ${imagePath} to ${outPath}`, Math.max(at, 0));
+    } finally {
+      check.done();
+      await written.close();
+    }
+  } catch (e) {
+    await rm(outPath, { force: true });
+    throw e;
+  }
+  if (opts.json) ctx.json({ image: imagePath, output: outPath, ...result });
+  else {
+    ctx.out(
+      `wrote ${outPath}: dynamic ${format.toUpperCase()}, ${result.virtualSize} bytes virtual, ${result.blocksAllocated} blocks of ${result.blockSize} bytes, file ${result.fileSize} bytes; verified`,
+    );
   }
   return 0;
 }

@@ -31,6 +31,11 @@ export class VhdBat {
     return ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
   }
 
+  /** Drops the cached page holding entry `index` (after the write layer changed it in the file). */
+  forget(index: number): void {
+    this.pages.delete(Math.floor((index * 4) / PAGE_BYTES));
+  }
+
   /** Counts allocated entries (reads the whole BAT: for `info`, bounded by the file size checked at open). */
   async countAllocated(): Promise<number> {
     let n = 0;

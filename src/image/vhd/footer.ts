@@ -87,3 +87,56 @@ export function describeCreator(f: VhdFooter): string {
   const host = f.creatorHostOs.replace(/(\\0)+$/, '').trim();
   return `${app} ${f.creatorVersion >>> 16}.${f.creatorVersion & 0xffff}${host ? ` (${host})` : ''}`;
 }
+
+/** What a new footer holds (§1.2); the checksum is computed by the encoder. */
+export interface VhdFooterFields {
+  /** 0x10: dynamic header offset; null for a fixed disk (stored as all ones). */
+  dataOffset: number | null;
+  /** 0x18: seconds since 2000-01-01 UTC. */
+  timestamp: number;
+  /** 0x1c: four characters. */
+  creatorApp: string;
+  creatorVersion: number;
+  /** 0x24: four characters, e.g. "Wi2k". */
+  creatorHostOs: string;
+  originalSize: number;
+  currentSize: number;
+  cylinders: number;
+  heads: number;
+  sectorsPerTrack: number;
+  diskType: number;
+  /** 0x44: 16 bytes, big-endian UUID. */
+  uniqueId: Uint8Array;
+}
+
+function putAscii(b: Uint8Array, at: number, s: string, n: number): void {
+  for (let i = 0; i < n; i++) b[at + i] = i < s.length ? s.charCodeAt(i) & 0xff : 0;
+}
+
+/** A 512-byte footer: cookie, features 2 (reserved bit), version 1.0, the fields, then the §1.2 checksum. */
+export function encodeVhdFooter(f: VhdFooterFields): Uint8Array {
+  const b = new Uint8Array(VHD_FOOTER_SIZE);
+  const v = new DataView(b.buffer);
+  putAscii(b, 0, VHD_COOKIE, 8);
+  v.setUint32(8, 2);
+  v.setUint32(12, 0x00010000);
+  v.setBigUint64(16, f.dataOffset === null ? 0xffffffffffffffffn : BigInt(f.dataOffset));
+  v.setUint32(24, f.timestamp >>> 0);
+  putAscii(b, 28, f.creatorApp, 4);
+  v.setUint32(32, f.creatorVersion >>> 0);
+  putAscii(b, 36, f.creatorHostOs, 4);
+  v.setBigUint64(40, BigInt(f.originalSize));
+  v.setBigUint64(48, BigInt(f.currentSize));
+  v.setUint16(56, f.cylinders);
+  b[58] = f.heads;
+  b[59] = f.sectorsPerTrack;
+  v.setUint32(60, f.diskType);
+  b.set(f.uniqueId.subarray(0, 16), 68);
+  v.setUint32(64, vhdChecksum(b, 64));
+  return b;
+}
+
+/** Seconds since the VHD epoch (2000-01-01 UTC) for a JavaScript time in milliseconds. */
+export function vhdTimestamp(ms: number): number {
+  return Math.max(0, Math.floor(ms / 1000) - VHD_EPOCH_UNIX) >>> 0;
+}

@@ -1,7 +1,7 @@
 // VHD parent locator data (docs/vhd-vhdx.md §1.4 "Parent locator entry"): the path a differencing disk's entry
 // points at, decoded per platform code. The 24-byte entries themselves are decoded with the dynamic header.
 import { BootprobeError, hex } from '../../errors.js';
-import { type BlockDevice, decodeUtf16 } from '../../io/index.js';
+import { type BlockDevice, decodeUtf16, encodeUtf16le } from '../../io/index.js';
 import type { VhdParentLocatorEntry } from './dynamic-header.js';
 
 /** A locator longer than this is not a path (Windows' longest path is 32,767 UTF-16 units = 65,534 bytes). */
@@ -72,4 +72,12 @@ export async function readVhdParentLocator(
     );
   }
   return decodeVhdLocatorPath(l.code, await dev.read(l.dataOffset, l.dataLength));
+}
+
+/** Data of a W2ru/W2ku locator: UTF-16 LITTLE-endian, no terminator (§1.4). */
+export function encodeVhdLocatorPath(path: string): Uint8Array {
+  if (path.length === 0 || path.length * 2 > MAX_LOCATOR_BYTES) {
+    throw new RangeError(`a VHD locator path must be 1 to ${MAX_LOCATOR_BYTES / 2} characters`);
+  }
+  return encodeUtf16le(path);
 }

@@ -116,19 +116,26 @@ export class VhdImage implements DiskImage {
   readonly sectorSize = SECTOR;
   readonly info: ImageInfo;
   private readonly bitmaps = new Map<number, Uint8Array>();
-  private readonly bitmapSize: number;
-  private readonly blockSize: number;
+  /** Bytes of each block's sector bitmap (§1.5); 0 for a fixed disk. */
+  readonly bitmapSize: number;
+  /** 0 for a fixed disk. */
+  readonly blockSize: number;
+  /** Set by the write layer (vhd-writer.ts) when the image was opened for writing. */
+  write?: (offset: number, data: Uint8Array) => Promise<void>;
 
   constructor(
-    private readonly dev: BlockDevice,
+    /** The container file. */
+    readonly file: BlockDevice,
     readonly footer: VhdFooter,
     readonly header: VhdDynamicHeader | null,
-    private readonly bat: VhdBat | null,
+    readonly bat: VhdBat | null,
     readonly parent: DiskImage | null,
     readonly warnings: Finding[],
     info: ImageInfo,
     /** Where block data must end: the trailing footer's offset (or the file size when only the copy at 0 is left). */
-    private readonly dataEnd: number,
+    private dataEnd: number,
+    /** Offset of the footer that was used: EOF−512, EOF−511 (old Virtual PC) or 0 (the copy). */
+    readonly footerAt: number,
   ) {
     this.size = footer.currentSize;
     this.blockSize = header?.blockSize ?? 0;
@@ -141,8 +148,25 @@ export class VhdImage implements DiskImage {
     return this.footer.diskType === VHD_DISK_TYPE.DIFFERENCING;
   }
 
-  /** File offset of block `b`'s bitmap, or null when the block is not allocated. */
-  private async blockOffset(b: number): Promise<number | null> {
+  /** Where block data must end now (the footer's offset). */
+  get dataAreaEnd(): number {
+    return this.dataEnd;
+  }
+
+  /**
+   * The write layer moved the footer to `footerAt` after adding a block (§1.5 "Allocating a block"), and changed
+   * block `b`'s BAT entry or bitmap: forget what was cached, so the next read sees the file as it is now.
+   */
+  noteWrite(b: number | null, footerAt?: number): void {
+    if (footerAt !== undefined) this.dataEnd = footerAt;
+    if (b !== null) {
+      this.bitmaps.delete(b);
+      this.bat?.forget(b);
+    }
+  }
+
+  /** File offset of block `b`'s bitmap, or null when the block is not allocated (checked against the data area). */
+  async blockOffset(b: number): Promise<number | null> {
     const e = await this.bat!.entry(b);
     if (e === VHD_BAT_UNUSED) return null;
     const at = e * SECTOR;
@@ -166,7 +190,7 @@ export class VhdImage implements DiskImage {
   private async bitmap(b: number, at: number): Promise<Uint8Array> {
     let bm = this.bitmaps.get(b);
     if (!bm) {
-      bm = (await this.dev.read(at, this.bitmapSize)).slice();
+      bm = (await this.file.read(at, this.bitmapSize)).slice();
       if (this.bitmaps.size >= BITMAPS_KEPT) this.bitmaps.delete(this.bitmaps.keys().next().value!);
       this.bitmaps.set(b, bm);
     }
@@ -243,7 +267,7 @@ export class VhdImage implements DiskImage {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange('VHD virtual disk', this.size, offset, length);
-    return readSegments(this.dev, this.parent, await this.segments(offset, length), length);
+    return readSegments(this.file, this.parent, await this.segments(offset, length), length);
   }
 
   async mapRange(offset: number, length: number): Promise<Extent[]> {
@@ -256,9 +280,13 @@ export class VhdImage implements DiskImage {
     return (await this.bat.countAllocated()) * this.blockSize;
   }
 
+  async flush(): Promise<void> {
+    await this.file.flush?.();
+  }
+
   async close(): Promise<void> {
     await this.parent?.close();
-    await this.dev.close();
+    await this.file.close();
   }
 }
 
@@ -489,5 +517,15 @@ export async function openVhd(dev: BlockDevice, options: OpenImageOptions = {}):
     parent: parentInfo,
     details,
   };
-  return new VhdImage(dev, footer, header, bat, parent, warnings, info, footerAt === 0 ? fileSize : footerAt);
+  return new VhdImage(
+    dev,
+    footer,
+    header,
+    bat,
+    parent,
+    warnings,
+    info,
+    footerAt === 0 ? fileSize : footerAt,
+    footerAt,
+  );
 }

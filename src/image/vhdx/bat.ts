@@ -26,6 +26,16 @@ export interface BatEntry {
   fileOffset: number;
 }
 
+/** A BAT entry's 8 bytes: state in bits 0-2, FileOffsetMB in bits 20-63 (§2.5); offset 0 for states 0-3. */
+export function encodeBatEntry(state: number, fileOffset: number): Uint8Array {
+  if (fileOffset % MiB !== 0 || !Number.isSafeInteger(fileOffset) || fileOffset < 0) {
+    throw new RangeError(`VHDX BAT entry offset ${fileOffset} is not a multiple of 1 MiB`);
+  }
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(state & 7) | (BigInt(fileOffset / MiB) << 20n), true);
+  return b;
+}
+
 /** Splits a BAT entry: bits 0-2 state, 20-63 file offset in MiB (§2.5). Pure. */
 export function decodeBatEntry(lo: number, hi: number): BatEntry {
   return { state: lo & 7, fileOffset: (hi * 4096 + (lo >>> 20)) * MiB };
@@ -91,14 +101,29 @@ export class VhdxBat {
     return e;
   }
 
-  /** Entry of payload block `i` (BAT index i + floor(i / chunkRatio)). */
-  payload(i: number): Promise<BatEntry> {
-    return this.raw(i + Math.floor(i / this.geometry.chunkRatio));
+  /** BAT index of payload block `i`: i + floor(i / chunkRatio) (§2.5 "Interleaving"). */
+  payloadIndex(i: number): number {
+    return i + Math.floor(i / this.geometry.chunkRatio);
   }
 
-  /** Sector-bitmap entry of chunk `k` (BAT index k·(chunkRatio+1) + chunkRatio). */
+  /** BAT index of chunk `k`'s sector bitmap: k·(chunkRatio+1) + chunkRatio. */
+  bitmapIndex(k: number): number {
+    return k * (this.geometry.chunkRatio + 1) + this.geometry.chunkRatio;
+  }
+
+  /** Entry of payload block `i`. */
+  payload(i: number): Promise<BatEntry> {
+    return this.raw(this.payloadIndex(i));
+  }
+
+  /** Sector-bitmap entry of chunk `k`. */
   bitmap(k: number): Promise<BatEntry> {
-    return this.raw(k * (this.geometry.chunkRatio + 1) + this.geometry.chunkRatio);
+    return this.raw(this.bitmapIndex(k));
+  }
+
+  /** Drops every cached page (after the write layer changed the BAT in the file). */
+  forgetAll(): void {
+    this.pages.clear();
   }
 
   /**

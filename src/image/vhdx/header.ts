@@ -3,6 +3,8 @@
 import { BootprobeError, type Finding, hex } from '../../errors.js';
 import { type BlockDevice, ByteView, bytesEqual, crc32cWithZeroField, isAllZero } from '../../io/index.js';
 
+const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
 export const VHDX_SIGNATURE = 'vhdxfile';
 export const HEADER_OFFSETS = [64 * 1024, 128 * 1024] as const;
 export const HEADER_SIZE = 4096;
@@ -132,4 +134,70 @@ export async function readCurrentHeader(dev: BlockDevice, findings: Finding[]): 
     );
   }
   return current;
+}
+
+/** What a header holds (§2.2); signature, version 1, log version 0 and the CRC-32C are the encoder's. */
+export interface VhdxHeaderFields {
+  sequenceNumber: bigint;
+  fileWriteGuid: Uint8Array;
+  dataWriteGuid: Uint8Array;
+  /** 16 zero bytes = no log to replay. */
+  logGuid: Uint8Array;
+  logLength: number;
+  logOffset: number;
+}
+
+/** A 4 KiB header: "head", CRC-32C over the 4 KiB with the field zero, the fields, zeros to the end (§2.2). */
+export function encodeVhdxHeader(h: VhdxHeaderFields): Uint8Array {
+  const b = new Uint8Array(HEADER_SIZE);
+  b.set([0x68, 0x65, 0x61, 0x64], 0); // "head"
+  const v = dv(b);
+  v.setBigUint64(8, h.sequenceNumber, true);
+  b.set(h.fileWriteGuid.subarray(0, 16), 16);
+  b.set(h.dataWriteGuid.subarray(0, 16), 32);
+  b.set(h.logGuid.subarray(0, 16), 48);
+  v.setUint16(64, 0, true);
+  v.setUint16(66, 1, true);
+  v.setUint32(68, h.logLength, true);
+  v.setBigUint64(72, BigInt(h.logOffset), true);
+  v.setUint32(4, crc32cWithZeroField(b, 4), true);
+  return b;
+}
+
+/** Header fields that an update may change (§2.2 "Updating the headers" step 1). */
+export interface VhdxHeaderChanges {
+  fileWriteGuid?: Uint8Array;
+  dataWriteGuid?: Uint8Array;
+  logGuid?: Uint8Array;
+}
+
+/**
+ * The two-slot header update (§2.2 "Updating the headers"): the current header with `changes` and sequence + 1 goes
+ * over the non-current slot, flush; then again with sequence + 2 over the other slot, flush. At every moment one
+ * slot holds a valid header, and the newest valid one is current. Returns the new current header.
+ */
+export async function updateVhdxHeaders(
+  dev: BlockDevice,
+  current: VhdxHeader,
+  changes: VhdxHeaderChanges,
+): Promise<VhdxHeader> {
+  if (!dev.write)
+    throw new BootprobeError('READ_ONLY', 'VHDX file is open read-only: its headers cannot change');
+  const base = current.raw.slice();
+  if (changes.fileWriteGuid) base.set(changes.fileWriteGuid.subarray(0, 16), 16);
+  if (changes.dataWriteGuid) base.set(changes.dataWriteGuid.subarray(0, 16), 32);
+  if (changes.logGuid) base.set(changes.logGuid.subarray(0, 16), 48);
+  let last: VhdxHeader | null = null;
+  const slots: (1 | 2)[] = current.slot === 1 ? [2, 1] : [1, 2];
+  for (const [i, slot] of slots.entries()) {
+    const b = base.slice();
+    dv(b).setBigUint64(8, current.sequenceNumber + BigInt(i + 1), true);
+    dv(b).setUint32(4, 0, true);
+    dv(b).setUint32(4, crc32cWithZeroField(b, 4), true);
+    const at = HEADER_OFFSETS[slot - 1]!;
+    await dev.write(at, b);
+    await dev.flush?.();
+    last = decodeVhdxHeader(new ByteView(b, at, 'VHDX header'), slot);
+  }
+  return last!;
 }

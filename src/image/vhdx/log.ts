@@ -1,8 +1,8 @@
 // VHDX log: entries, the active sequence and replay. Layout and procedures: docs/vhd-vhdx.md §2.6.
 import { BootprobeError, hex } from '../../errors.js';
 import { type BlockDevice, ByteView, bytesEqual, crc32cWithZeroField } from '../../io/index.js';
-import type { OverlayDevice } from '../../io/overlay-device.js';
-import type { VhdxHeader } from './header.js';
+import { randomGuidBytes } from '../../io/random.js';
+import { updateVhdxHeaders, type VhdxHeader } from './header.js';
 
 const SECTOR = 4096;
 const MiB = 1024 * 1024;
@@ -143,13 +143,20 @@ export function findActiveSequence(log: Uint8Array, logGuid: Uint8Array, logBase
 
 export type LogState = 'clean' | 'replayed in memory' | 'logguid set, nothing to replay';
 
+/** Where a replay puts what it applies: an in-memory overlay (read-only open) or a list applied to the file. */
+export interface LogSink {
+  writePatch(offset: number, data: Uint8Array): void;
+  zeroPatch(offset: number, length: number): void;
+  extendTo(size: number): void;
+}
+
 /**
  * Replays the log of `header` into `overlay` (read-only open: the file is not modified). Returns what happened.
  */
 export async function replayLog(
   dev: BlockDevice,
   header: VhdxHeader,
-  overlay: OverlayDevice,
+  overlay: LogSink,
 ): Promise<{ state: LogState; entries: number }> {
   const { logOffset, logLength } = header;
   if (
@@ -206,4 +213,126 @@ export async function replayLog(
   }
   overlay.extendTo(last.lastFileOffset);
   return { state: 'replayed in memory', entries: seq.length };
+}
+
+/** Largest zero run written in one request while replaying a "zero" descriptor into the file. */
+const ZERO_CHUNK = MiB;
+
+/**
+ * Replays a pending log into the file itself (§2.6 "Replaying", writable open): new FileWriteGuid and DataWriteGuid
+ * first, then every descriptor of the active sequence written in place and the file extended to LastFileOffset,
+ * flush, then LogGuid = 0 in both headers. Idempotent: a crash at any point leaves the log in place, and replaying
+ * again gives the same file. Returns the new current header.
+ */
+export async function replayLogInPlace(
+  dev: BlockDevice,
+  header: VhdxHeader,
+): Promise<{ header: VhdxHeader; state: LogState; entries: number }> {
+  if (!dev.write)
+    throw new BootprobeError('READ_ONLY', 'VHDX file is open read-only: its log cannot be replayed');
+  const patches: { offset: number; data: Uint8Array | null; length: number }[] = [];
+  let extent = dev.size;
+  const sink: LogSink = {
+    writePatch: (offset, data) => patches.push({ offset, data: data.slice(), length: data.length }),
+    zeroPatch: (offset, length) => patches.push({ offset, data: null, length }),
+    extendTo: (size) => {
+      extent = Math.max(extent, size);
+    },
+  };
+  const r = await replayLog(dev, header, sink);
+  let h = await updateVhdxHeaders(dev, header, {
+    fileWriteGuid: randomGuidBytes(),
+    dataWriteGuid: randomGuidBytes(),
+  });
+  for (const p of patches) {
+    if (p.data) await dev.write(p.offset, p.data);
+    else {
+      for (let at = 0; at < p.length; at += ZERO_CHUNK)
+        await dev.write(p.offset + at, new Uint8Array(Math.min(ZERO_CHUNK, p.length - at)));
+    }
+  }
+  // Extend to LastFileOffset: writing its last byte grows the file (sparse where the OS allows).
+  if (extent > dev.size) await dev.write(extent - 1, new Uint8Array(1));
+  await dev.flush?.();
+  h = await updateVhdxHeaders(dev, h, { logGuid: new Uint8Array(16) });
+  return { header: h, state: r.state, entries: r.entries };
+}
+
+/** A descriptor of a new log entry: a whole 4 KiB sector to write, or a zero run (§2.6 "Entry header"). */
+export type LogDescriptorSpec =
+  | { kind: 'desc'; fileOffset: number; data: Uint8Array }
+  | { kind: 'zero'; fileOffset: number; length: number };
+
+export interface LogEntrySpec {
+  sequenceNumber: bigint;
+  /** Log offset of the oldest entry of the sequence this entry ends (its own offset for a one-entry sequence). */
+  tail: number;
+  logGuid: Uint8Array;
+  flushedFileOffset: number;
+  lastFileOffset: number;
+  descriptors: readonly LogDescriptorSpec[];
+}
+
+/** Descriptor sectors for `count` descriptors: the first sector holds the 64-byte header and 126 (§2.6). */
+export function logDescriptorSectors(count: number): number {
+  return Math.ceil((count + 2) / 128);
+}
+
+/** Bytes of an entry with `count` data descriptors (and no zero descriptors): descriptor sectors + data sectors. */
+export function logEntryLength(dataDescriptors: number, zeroDescriptors = 0): number {
+  return (logDescriptorSectors(dataDescriptors + zeroDescriptors) + dataDescriptors) * SECTOR;
+}
+
+/**
+ * Encodes one log entry (§2.6): header, descriptors, then one "data" sector per "desc" descriptor carrying bytes
+ * 8..4091 of its sector (the first 8 and last 4 live in the descriptor), and the CRC-32C over the whole entry.
+ */
+export function encodeLogEntry(e: LogEntrySpec): Uint8Array {
+  const data = e.descriptors.filter((d) => d.kind === 'desc');
+  const count = e.descriptors.length;
+  const descSectors = logDescriptorSectors(count);
+  const length = (descSectors + data.length) * SECTOR;
+  const b = new Uint8Array(length);
+  const v = new DataView(b.buffer);
+  const ascii = (at: number, s: string) => {
+    for (let i = 0; i < s.length; i++) b[at + i] = s.charCodeAt(i);
+  };
+  if (e.flushedFileOffset % MiB || e.lastFileOffset % MiB || e.tail % SECTOR || e.sequenceNumber === 0n) {
+    throw new RangeError(
+      'VHDX log entry: offsets must be 1 MiB multiples, tail 4 KiB aligned, sequence non-zero',
+    );
+  }
+  ascii(0, 'loge');
+  v.setUint32(8, length, true);
+  v.setUint32(12, e.tail, true);
+  v.setBigUint64(16, e.sequenceNumber, true);
+  v.setUint32(24, count, true);
+  b.set(e.logGuid.subarray(0, 16), 32);
+  v.setBigUint64(48, BigInt(e.flushedFileOffset), true);
+  v.setBigUint64(56, BigInt(e.lastFileOffset), true);
+  let dataSector = descSectors;
+  e.descriptors.forEach((d, i) => {
+    const at = 64 + 32 * i;
+    if (d.fileOffset % SECTOR) throw new RangeError('VHDX log descriptor offset is not 4 KiB aligned');
+    if (d.kind === 'zero') {
+      if (d.length % SECTOR) throw new RangeError('VHDX log zero length is not a 4 KiB multiple');
+      ascii(at, 'zero');
+      v.setBigUint64(at + 8, BigInt(d.length), true);
+    } else {
+      if (d.data.length !== SECTOR) throw new RangeError('VHDX log data descriptor carries 4096 bytes');
+      ascii(at, 'desc');
+      b.set(d.data.subarray(4092, 4096), at + 4); // TrailingBytes
+      b.set(d.data.subarray(0, 8), at + 8); // LeadingBytes
+      const s = dataSector * SECTOR;
+      ascii(s, 'data');
+      v.setUint32(s + 4, Number(e.sequenceNumber >> 32n) >>> 0, true);
+      b.set(d.data.subarray(8, 4092), s + 8);
+      v.setUint32(s + 4092, Number(e.sequenceNumber & 0xffffffffn) >>> 0, true);
+      dataSector++;
+    }
+    v.setBigUint64(at + 16, BigInt(d.fileOffset), true);
+    v.setBigUint64(at + 24, e.sequenceNumber, true);
+  });
+  v.setUint32(4, crc32cWithZeroField(b, 4), true);
+  return b;
 }

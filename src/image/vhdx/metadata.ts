@@ -1,7 +1,7 @@
 // VHDX metadata region: the table and every known item (file parameters, virtual size, page 83 id, sector sizes,
 // parent locator). Layout: docs/vhd-vhdx.md §2.4.
 import { BootprobeError, hex } from '../../errors.js';
-import { type BlockDevice, ByteView, isPowerOfTwo } from '../../io/index.js';
+import { type BlockDevice, ByteView, isPowerOfTwo, parseGuid } from '../../io/index.js';
 import { decodeParentLocator, type ParentLocator } from './parent-locator.js';
 import type { RegionEntry } from './region-table.js';
 
@@ -203,4 +203,67 @@ export async function readMetadata(dev: BlockDevice, region: RegionEntry): Promi
     parentLocator: pl ? decodeParentLocator(pl) : null,
     items,
   };
+}
+
+/** One item of a new metadata region: its GUID, flags (§2.4) and bytes. */
+export interface MetadataItemSpec {
+  guid: string;
+  isUser?: boolean;
+  isVirtualDisk?: boolean;
+  isRequired?: boolean;
+  data: Uint8Array;
+}
+
+/**
+ * A metadata region of `regionLength` bytes: the 64 KiB table ("metadata", count, 32-byte entries), then the items
+ * packed one after the other from 64 KiB, as Hyper-V places them (corpus hyperv-*.vhdx) (§2.4).
+ */
+export function encodeMetadataRegion(items: readonly MetadataItemSpec[], regionLength = MiB): Uint8Array {
+  if (items.length > MAX_ENTRIES) throw new RangeError('too many VHDX metadata items');
+  const b = new Uint8Array(regionLength);
+  const v = new DataView(b.buffer);
+  b.set(
+    Uint8Array.from('metadata', (c) => c.charCodeAt(0)),
+    0,
+  );
+  v.setUint16(10, items.length, true);
+  let at = METADATA_TABLE_SIZE;
+  items.forEach((it, i) => {
+    if (it.data.length > MAX_ITEM || at + it.data.length > regionLength) {
+      throw new RangeError('VHDX metadata items do not fit in the region');
+    }
+    const e = HEADER_SIZE + ENTRY_SIZE * i;
+    b.set(parseGuid(it.guid)!, e);
+    v.setUint32(e + 16, it.data.length ? at : 0, true);
+    v.setUint32(e + 20, it.data.length, true);
+    v.setUint32(e + 24, (it.isUser ? 1 : 0) | (it.isVirtualDisk ? 2 : 0) | (it.isRequired ? 4 : 0), true);
+    b.set(it.data, at);
+    at += it.data.length;
+  });
+  return b;
+}
+
+/** File parameters item: u32 block size, u32 flags (bit0 LeaveBlocksAllocated, bit1 HasParent). */
+export function encodeFileParameters(
+  blockSize: number,
+  leaveBlocksAllocated: boolean,
+  hasParent: boolean,
+): Uint8Array {
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, blockSize, true);
+  v.setUint32(4, (leaveBlocksAllocated ? 1 : 0) | (hasParent ? 2 : 0), true);
+  return b;
+}
+
+export function encodeVirtualSize(size: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(size), true);
+  return b;
+}
+
+export function encodeSectorSize(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
 }

@@ -1,7 +1,7 @@
 // VHDX parent locator (metadata item A8D35F2D-...): key/value pairs naming a differencing disk's parent, and the
 // order in which its paths are tried. Layout and procedure: docs/vhd-vhdx.md §2.4 "Parent locator".
 import { BootprobeError, hex } from '../../errors.js';
-import { type ByteView, type FileAccess, parseGuid } from '../../io/index.js';
+import { type ByteView, encodeUtf16le, type FileAccess, parseGuid } from '../../io/index.js';
 import type { ParentCandidate } from '../open-image.js';
 
 /** Locator type of a VHDX parent locator (§2.4). */
@@ -143,4 +143,33 @@ export function parentCandidates(
     if (v && files) out.push({ path: beside(files.basename(v)), via: `${key} file name beside the child` });
   }
   return out;
+}
+
+/**
+ * A parent locator item: the locator type, u16 0, u16 count, the entries, then each key and value in order
+ * (UTF-16LE, no NUL), as Hyper-V lays it out (corpus hyperv-differencing.avhdx) (§2.4).
+ */
+export function encodeParentLocator(entries: readonly { key: string; value: string }[]): Uint8Array {
+  const strings = entries.map((e) => ({ k: encodeUtf16le(e.key), v: encodeUtf16le(e.value) }));
+  let at = HEADER_SIZE + ENTRY_SIZE * entries.length;
+  const size = strings.reduce((n, s) => n + s.k.length + s.v.length, at);
+  const b = new Uint8Array(size);
+  const v = new DataView(b.buffer);
+  b.set(parseGuid(VHDX_PARENT_LOCATOR_TYPE)!, 0);
+  v.setUint16(18, entries.length, true);
+  strings.forEach((s, i) => {
+    if (s.k.length === 0 || s.v.length === 0 || s.k.length > 0xffff || s.v.length > 0xffff) {
+      throw new RangeError('a VHDX parent locator key or value is empty or longer than 64 KiB');
+    }
+    const e = HEADER_SIZE + ENTRY_SIZE * i;
+    v.setUint32(e, at, true);
+    b.set(s.k, at);
+    at += s.k.length;
+    v.setUint32(e + 4, at, true);
+    b.set(s.v, at);
+    at += s.v.length;
+    v.setUint16(e + 8, s.k.length, true);
+    v.setUint16(e + 10, s.v.length, true);
+  });
+  return b;
 }

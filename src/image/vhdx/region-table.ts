@@ -1,6 +1,6 @@
 // VHDX region table: where the BAT and the metadata live. Layout: docs/vhd-vhdx.md §2.3.
 import { BootprobeError, type Finding, hex } from '../../errors.js';
-import { type BlockDevice, ByteView, crc32cWithZeroField } from '../../io/index.js';
+import { type BlockDevice, ByteView, crc32cWithZeroField, parseGuid } from '../../io/index.js';
 
 export const REGION_TABLE_OFFSETS = [192 * 1024, 256 * 1024] as const;
 export const REGION_TABLE_SIZE = 64 * 1024;
@@ -134,4 +134,22 @@ export async function readRegionTable(
     }
   }
   return map;
+}
+
+/** A 64 KiB region table: "regi", CRC-32C over the 64 KiB, count, then 32-byte entries (§2.3). */
+export function encodeRegionTable(entries: readonly RegionEntry[]): Uint8Array {
+  if (entries.length > MAX_ENTRIES) throw new RangeError('too many VHDX regions');
+  const b = new Uint8Array(REGION_TABLE_SIZE);
+  const v = new DataView(b.buffer);
+  b.set([0x72, 0x65, 0x67, 0x69], 0); // "regi"
+  v.setUint32(8, entries.length, true);
+  entries.forEach((e, i) => {
+    const at = 16 + 32 * i;
+    b.set(parseGuid(e.guid)!, at);
+    v.setBigUint64(at + 16, BigInt(e.fileOffset), true);
+    v.setUint32(at + 24, e.length, true);
+    v.setUint32(at + 28, e.required ? 1 : 0, true);
+  });
+  v.setUint32(4, crc32cWithZeroField(b, 4), true);
+  return b;
 }

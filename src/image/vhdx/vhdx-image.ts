@@ -8,7 +8,7 @@ import { openParent } from '../open-image.js';
 import { pushSegment, readSegments, type Segment, segmentsToExtents } from '../segments.js';
 import { type BatEntry, batGeometry, PAYLOAD_STATE, SB_STATE, VhdxBat } from './bat.js';
 import { decodeCreator, hasLog, readCurrentHeader, VHDX_SIGNATURE, type VhdxHeader } from './header.js';
-import { type LogState, replayLog } from './log.js';
+import { type LogState, replayLog, replayLogInPlace } from './log.js';
 import { readMetadata, type VhdxMetadata } from './metadata.js';
 import { acceptedLinkages, parentCandidates } from './parent-locator.js';
 import { REGION, readRegionTable } from './region-table.js';
@@ -21,15 +21,20 @@ export class VhdxImage implements DiskImage {
   private readonly bs: number;
   private readonly differencing: boolean;
 
+  /** Set by the write layer (vhdx-writer.ts) when the image was opened for writing. */
+  write?: (offset: number, data: Uint8Array) => Promise<void>;
+
   constructor(
     /** The file seen through the replayed log (the overlay is empty when there was nothing to replay). */
     private readonly dev: BlockDevice,
     readonly header: VhdxHeader,
     readonly metadata: VhdxMetadata,
-    private readonly bat: VhdxBat,
+    readonly bat: VhdxBat,
     readonly parent: DiskImage | null,
     readonly warnings: Finding[],
     readonly info: ImageInfo,
+    /** The container file itself (what `dev` overlays); the write layer writes here. */
+    readonly file: BlockDevice = dev,
   ) {
     this.size = metadata.virtualSize;
     this.sectorSize = metadata.logicalSectorSize;
@@ -167,6 +172,15 @@ export class VhdxImage implements DiskImage {
     return this.bat.allocatedBytes(this.size, this.bs);
   }
 
+  /** The write layer changed the BAT or a sector bitmap in the file: forget cached BAT pages. */
+  noteWrite(): void {
+    this.bat.forgetAll();
+  }
+
+  async flush(): Promise<void> {
+    await this.file.flush?.();
+  }
+
   async close(): Promise<void> {
     await this.parent?.close();
     await this.dev.close();
@@ -250,10 +264,35 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
     });
   }
   const creator = decodeCreator(ident);
-  const header = await readCurrentHeader(file, warnings);
-  const overlay = new OverlayDevice(file);
+  let header = await readCurrentHeader(file, warnings);
   let logState: LogState = 'clean';
-  if (hasLog(header)) {
+  if (options.writable && hasLog(header)) {
+    // §2.6 reader policy: never write a VHDX with a pending log. Replaying it into the file is itself a change,
+    // done only when the caller asked for it (replayLog), with the spec's header protocol (log.ts).
+    if (!options.replayLog) {
+      throw new BootprobeError(
+        'VHDX_LOG_PENDING',
+        `VHDX header at ${hex(header.offset)}: log {${header.logGuid}} has not been replayed; refusing to write`,
+        {
+          offset: header.offset + 48,
+          structure: 'vhdx.header',
+          kind: 'unsafe',
+          hint: 'replay it first (Hyper-V, `qemu-img check -r all`, or bootprobe with log replay allowed)',
+        },
+      );
+    }
+    const r = await replayLogInPlace(file, header);
+    header = r.header;
+    logState = 'clean';
+    warnings.push({
+      code: 'VHDX_LOG_PENDING',
+      message: `VHDX log was replayed into the file (${r.entries} entr${r.entries === 1 ? 'y' : 'ies'}); LogGuid is now zero`,
+      offset: header.offset + 48,
+    });
+  }
+  // A writable image reads the file directly: its log is clean (above), and new blocks grow the file.
+  const overlay = options.writable ? null : new OverlayDevice(file);
+  if (overlay && hasLog(header)) {
     if (options.strict) {
       throw new BootprobeError(
         'VHDX_LOG_PENDING',
@@ -277,8 +316,9 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
       offset: header.offset + 48,
     });
   }
-  const regions = await readRegionTable(overlay, warnings);
-  const meta = await readMetadata(overlay, regions.get(REGION.METADATA)!);
+  const view: BlockDevice = overlay ?? file;
+  const regions = await readRegionTable(view, warnings);
+  const meta = await readMetadata(view, regions.get(REGION.METADATA)!);
   const batRegion = regions.get(REGION.BAT)!;
   const geometry = batGeometry(meta.virtualSize, meta.blockSize, meta.logicalSectorSize, meta.hasParent);
   if (geometry.totalEntries * 8 > batRegion.length) {
@@ -292,7 +332,7 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
       },
     );
   }
-  const bat = new VhdxBat(overlay, batRegion.fileOffset, geometry);
+  const bat = new VhdxBat(view, batRegion.fileOffset, geometry);
 
   let parent: DiskImage | null = null;
   let parentInfo: ImageInfo['parent'] = null;
@@ -330,5 +370,5 @@ export async function openVhdx(file: BlockDevice, options: OpenImageOptions = {}
       leaveBlocksAllocated: meta.leaveBlocksAllocated,
     },
   };
-  return new VhdxImage(overlay, header, meta, bat, parent, warnings, info);
+  return new VhdxImage(view, header, meta, bat, parent, warnings, info, file);
 }
