@@ -103,6 +103,20 @@ describe('preflight — verdict per template kind', () => {
     expect(r.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['generalized']);
   });
 
+  it('boot tools the image carries: what they need, and with --target-os whether that Windows runs them', async () => {
+    const { r } = await report('gen1-two-partitions.vhdx');
+    expect(check(r, 'boot-tools')).toMatchObject({ status: 'pass' });
+    expect(check(r, 'boot-tools').message).toBe(
+      '\\Boot\\bootsect.exe on partition 1: x64, needs NT 5.2 or later',
+    );
+    const xp = await report('gen1-two-partitions.vhdx', ['--target-os', 'xp']);
+    expect(xp.code).toBe(1);
+    expect(check(xp.r, 'boot-tools').status).toBe('fail');
+    expect(check(xp.r, 'boot-tools').message).toContain('0x800700C1');
+    expect(check(xp.r, 'boot-tools').fix).toContain('WinPE 3.1');
+    expect((await report('gen1-two-partitions.vhdx', ['--target-os', '10'])).code).toBe(0);
+  });
+
   it('generation 2 (GPT: ESP, MSR, Windows) in a VHDX: pass, UEFI store on the ESP', async () => {
     const { r } = await report('gen2.vhdx');
     expect(r).toMatchObject({
