@@ -2,9 +2,9 @@
 // In an image the store is found as Windows Boot Manager finds it (windows/find-bcd.ts), and partition devices are
 // named after the image's own partitions when their disk signature and offset, or disk and partition GUIDs, match.
 
-import { type BcdPartitionDescriptor, bcdToJson, readBcdStore, renderBcd } from '../../bcd/index.js';
+import { partitionResolver } from '../../api/partition-resolver.js';
+import { bcdToJson, readBcdStore, renderBcd } from '../../bcd/index.js';
 import { BootprobeError } from '../../errors.js';
-import type { PartitionTable } from '../../volume/partition.js';
 import type { CliContext } from '../context.js';
 import { loadHive, type RegOptions } from './reg.js';
 
@@ -12,35 +12,8 @@ export interface BcdOptions extends RegOptions {
   verbose?: boolean;
 }
 
-const bare = (g: string) => g.replace(/^\{|\}$/g, '').toLowerCase();
-
-/** Names a partition device after the image partition it points at; null when it points elsewhere. */
-export function partitionResolver(table: PartitionTable): (d: BcdPartitionDescriptor) => string | null {
-  return (d) => {
-    let hit = null;
-    if (
-      d.diskSignature !== null &&
-      d.partitionOffset !== null &&
-      table.scheme === 'mbr' &&
-      table.diskSignature !== null
-    ) {
-      if (d.diskSignature === Number.parseInt(table.diskSignature, 16)) {
-        hit = table.partitions.find((p) => BigInt(p.start) === d.partitionOffset) ?? null;
-      }
-    } else if (
-      d.diskGuid !== null &&
-      d.partitionGuid !== null &&
-      table.scheme === 'gpt' &&
-      table.diskGuid !== null
-    ) {
-      if (bare(d.diskGuid) === bare(table.diskGuid)) {
-        hit =
-          table.partitions.find((p) => p.guid !== null && bare(p.guid) === bare(d.partitionGuid!)) ?? null;
-      }
-    }
-    return hit ? `image partition ${hit.index}` : null;
-  };
-}
+// The resolver lives in the core (the library and the web page render the same listing).
+export { partitionResolver };
 
 export async function bcdCommand(ctx: CliContext, target: string, opts: BcdOptions) {
   const loaded = await loadHive(ctx, target, opts);

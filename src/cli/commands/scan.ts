@@ -2,6 +2,7 @@
 // a UNC share), a table and a summary. One unreadable image is a row of the table, never the end of the scan.
 import { type Dirent, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { IMAGE_NAME, scanCause as cause } from '../../api/scan.js';
 import { BootprobeError } from '../../errors.js';
 import { CliContext } from '../context.js';
 import { outcomeJson, type PreflightCliOptions, type PreflightOutcome, preflightImage } from './preflight.js';
@@ -10,8 +11,6 @@ export interface ScanOptions extends PreflightCliOptions {
   jobs?: string;
 }
 
-/** File names scan treats as disk images (Hyper-V checkpoints included). */
-const IMAGE_NAME = /\.(vhdx?|avhdx?|raw|img)$/i;
 /** A library is a few levels deep; the bound stops a pathological tree. Symlinked folders are not followed. */
 const MAX_DEPTH = 32;
 
@@ -39,15 +38,6 @@ export async function findImages(dir: string): Promise<string[]> {
   };
   await walk(dir, 0);
   return out;
-}
-
-/** The first failing check's message, or the error: the cause column of the table. */
-function cause(o: PreflightOutcome): string {
-  if ('error' in o) return o.error.line;
-  const fail = o.report.checks.find((c) => c.status === 'fail');
-  if (fail) return `${fail.id}: ${fail.message}`;
-  const warn = o.report.checks.find((c) => c.status === 'warn');
-  return warn ? `(warn) ${warn.id}: ${warn.message}` : '';
 }
 
 export async function scanCommand(ctx: CliContext, dir: string, opts: ScanOptions): Promise<number> {
