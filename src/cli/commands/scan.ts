@@ -2,7 +2,7 @@
 // a UNC share), a table and a summary. One unreadable image is a row of the table, never the end of the scan.
 import { type Dirent, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { IMAGE_NAME, scanCause as cause } from '../../api/scan.js';
+import { scanCause as cause, IMAGE_NAME } from '../../api/scan.js';
 import { BootprobeError } from '../../errors.js';
 import { CliContext } from '../context.js';
 import { outcomeJson, type PreflightCliOptions, type PreflightOutcome, preflightImage } from './preflight.js';
