@@ -9,6 +9,8 @@ import type { BcdObject, BcdStore } from '../bcd/index.js';
 import { readBcdStore } from '../bcd/index.js';
 import { BootprobeError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { NtfsFileSystem } from '../fs/ntfs/ntfs.js';
+import { ntfsWriteBlockers } from '../fs/ntfs/volume-state.js';
 import type { ImageFormat } from '../image/disk-image.js';
 import type { BlockDevice } from '../io/index.js';
 import { canRunOn } from '../pe/pe-file.js';
@@ -279,7 +281,10 @@ export async function preflight(disk: BlockDevice, options: PreflightOptions = {
     checkImageState(info, check);
   }
 
-  // 9. Boot tools the image carries (known-answers.md §4).
+  // 9. The state of the boot and Windows volumes: a dirty, journal-pending or hibernated NTFS volume.
+  await checkVolumeState([boot?.probe ?? null, windowsProbe], check);
+
+  // 10. Boot tools the image carries (known-answers.md §4).
   await checkBootTools(walk, options.target ?? null, check);
 
   report.verdict = checks.some((c) => c.status === 'fail') ? 'fail' : 'pass';
@@ -784,6 +789,45 @@ function checkImageState(info: WindowsInfo, check: Check): void {
       ? `Windows itself is not generalized: ${src} ImageState ${state}; a deployment keeps this machine's identity (SID, name)`
       : `no ImageState found (${info.systemRoot}\\Setup\\State\\State.ini absent): the Windows sysprep state is unknown`,
     'sysprep /generalize /oobe /shutdown in the VM is the way to a clean machine identity; repairing the store alone does not change this',
+  );
+}
+
+/**
+ * ntfs.md §7 on the boot and Windows volumes: marked dirty (chkdsk at next boot), $LogFile not clean (Windows was
+ * cut off or kept Fast Startup state), Windows hibernated (hiberfil.sys "hibr"). VMM deploys such a template, but the
+ * new VM resumes a stale session or runs chkdsk first, and `repair` refuses to write the volume: a warning naming it.
+ */
+async function checkVolumeState(probes: (VolumeProbe | null)[], check: Check): Promise<void> {
+  const seen = new Set<VolumeProbe>();
+  const found: string[] = [];
+  let hint: string | null = null;
+  for (const p of probes) {
+    if (!p || seen.has(p) || !(p.fs instanceof NtfsFileSystem)) continue;
+    seen.add(p);
+    try {
+      for (const b of await ntfsWriteBlockers(p.fs)) {
+        found.push(`partition ${p.volume.index}: ${b.message}`);
+        hint ??= b.hint ?? null;
+      }
+    } catch (e) {
+      if (!(e instanceof BootprobeError)) throw e;
+      found.push(`partition ${p.volume.index}: ${e.message}`);
+    }
+  }
+  if (seen.size === 0) return;
+  if (found.length === 0) {
+    check(
+      'volume-state',
+      'pass',
+      `NTFS volume${seen.size > 1 ? 's' : ''} ${[...seen].map((p) => p.volume.index).join(' and ')} clean: not dirty, journal checkpointed, not hibernated`,
+    );
+    return;
+  }
+  check(
+    'volume-state',
+    'warn',
+    `${found.join('; ')}; \`bootprobe repair\` refuses to write such a volume`,
+    hint,
   );
 }
 

@@ -232,6 +232,7 @@ async function applyToImageFile(
     base = recorder;
   }
   let image: DiskImage | null = null;
+  let failed = false;
   try {
     image = await openImageForWrite(base, {
       path: file,
@@ -242,11 +243,16 @@ async function applyToImageFile(
     const changes = await writeStore(image, partition, storePath, bytes);
     await image.flush?.();
     return changes;
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
     // The image owns the device under it (the recorder, which owns the file): closing it flushes and closes all.
     if (image) await image.close();
     else if (recorder) await recorder.close();
     else await dev.close();
+    // A refusal before the first write leaves an empty record: nothing to undo, so no file to confuse anyone.
+    if (failed && recorder && undoPath && recorder.stats.entries === 0) await rm(undoPath, { force: true });
   }
 }
 

@@ -179,6 +179,14 @@ describe('preflight — verdict per template kind', () => {
     expect(check(r, 'bcd-store')).toMatchObject({ status: 'fail' });
     expect(check(r, 'bcd-store').message).toContain('dirty');
   });
+  it('a hibernated Windows: passes with a volume-state warning naming hiberfil.sys', async () => {
+    const { r } = await report('hibernated.vhdx');
+    expect(r.verdict).toBe('pass');
+    expect(check(r, 'volume-state')).toMatchObject({ status: 'warn' });
+    expect(check(r, 'volume-state').message).toContain('hiberfil.sys starts "hibr"');
+    const clean = await report('generalized.vhd');
+    expect(check(clean.r, 'volume-state').status).toBe('pass');
+  });
 });
 
 describe('preflight — output contract', () => {

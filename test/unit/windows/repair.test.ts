@@ -156,6 +156,17 @@ describe('repair — each output mode on each fixable template', () => {
   });
 });
 
+describe('the failing fixtures a store repair cannot fix', () => {
+  it('generation 2 in a VHD: `convert` to VHDX is the fix, and the result passes', async () => {
+    const p = copy('gen2-in-vhd.vhd');
+    const out = path.join(path.dirname(p), 'gen2.vhdx');
+    expect((await verdictOf(p)).verdict).toBe('fail');
+    const c = await runCli(['convert', p, out]);
+    expect(c.code, c.stderr).toBe(0);
+    expect((await verdictOf(out)).verdict).toBe('pass');
+  });
+});
+
 describe('repair — what it refuses', () => {
   it('a dirty store without its logs: exit 4, nothing written', async () => {
     const p = copy('dirty-store-nolog.vhdx');
@@ -163,6 +174,16 @@ describe('repair — what it refuses', () => {
     const r = await runCli(['repair', '--generalize', '--in-place', p]);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/dirty/);
+    expect(sha(p)).toBe(before);
+    expect(existsSync(`${p}.bootprobe-undo`)).toBe(false);
+  });
+
+  it('a hibernated Windows volume: exit 4, and no undo record is left behind', async () => {
+    const p = copy('hibernated.vhdx');
+    const before = sha(p);
+    const r = await runCli(['repair', '--generalize', '--in-place', p]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/hibernated/);
     expect(sha(p)).toBe(before);
     expect(existsSync(`${p}.bootprobe-undo`)).toBe(false);
   });
