@@ -2,7 +2,7 @@
 // Windows is the strictest host: its reserved characters, device names and trailing dots/spaces are all mapped,
 // so the same extraction gives the same names on Linux, macOS and Windows.
 
-const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+const RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 /** Longest name most host file systems accept (bytes in UTF-8 on Linux; 255 UTF-16 units on NTFS). */
 const MAX_NAME = 200;
 

@@ -234,14 +234,44 @@ export async function extractCommand(
       if (depth > MAX_DEPTH) throw new BootprobeError('FS_UNKNOWN', `${dir.path}: directories nest too deep`);
       visited.add(dir.id);
       inside(destRoot, target);
-      await mkdir(target, { recursive: true });
+      await mkdir(target, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        throw new BootprobeError(
+          'IO_ERROR',
+          `cannot create the folder ${target} for ${dir.path}: ${err.code ?? err.message}`,
+          {
+            kind: err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'unsafe' : 'io',
+            hint: 'a file of that name is in the way in DEST; extract into an empty folder',
+            cause: err,
+          },
+        );
+      });
+      // Names that become equal once made safe (or differ only in case, on Windows and macOS) get a ~N suffix
+      // rather than overwriting each other.
+      const used = new Set<string>();
       for (const e of await fs.list(dir)) {
-        const t = path.join(target, safe(ctx, e.name, joinPath(dir.path, e.name)));
+        const where = joinPath(dir.path, e.name);
+        let name = safe(ctx, e.name, where);
+        for (let k = 2; used.has(name.toLowerCase()); k++) {
+          const dot = name.lastIndexOf('.');
+          const candidate = dot > 0 ? `${name.slice(0, dot)}~${k}${name.slice(dot)}` : `${name}~${k}`;
+          if (!used.has(candidate.toLowerCase())) {
+            ctx.warn(`${where}: written as '${candidate}' (another entry has the same name once made safe)`);
+            name = candidate;
+          }
+        }
+        used.add(name.toLowerCase());
+        const t = path.join(target, name);
         if (e.isDirectory) {
           if (!visited.has(e.id)) await walk(e, t, depth + 1);
         } else {
-          await writeFile(ctx, fs, e, '', inside(destRoot, t));
-          count++;
+          try {
+            await writeFile(ctx, fs, e, '', inside(destRoot, t));
+            count++;
+          } catch (err) {
+            // NTFS metafiles such as $Extend\$ObjId hold no unnamed data stream: skip them, as fls/tsk_recover do.
+            if (!(err instanceof BootprobeError) || err.code !== 'PATH_NOT_FOUND') throw err;
+            ctx.warn(`${where}: skipped (${err.message})`);
+          }
         }
       }
       await setTimes(target, dir);
@@ -274,7 +304,21 @@ function inside(root: string, target: string): string {
 
 async function writeFile(ctx: CliContext, fs: FileSystem, e: FsEntry, stream: string, target: string) {
   const reader = await fs.openFile(e, stream || undefined);
-  const fh = await open(target, 'w');
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(target, 'w');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new BootprobeError(
+      'IO_ERROR',
+      `cannot create ${target} for ${e.path}: ${code ?? (err as Error).message}`,
+      {
+        kind: code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' ? 'unsafe' : 'io',
+        hint: 'a file or folder of that name is in the way in DEST; extract into an empty folder',
+        cause: err,
+      },
+    );
+  }
   const progress = new Progress(ctx.io.stderr, reader.size > 64 * 1024 * 1024 ? reader.size : 0, e.name);
   try {
     for (let at = 0; at < reader.size; at += CHUNK) {
