@@ -1,10 +1,11 @@
 // The CLI on damaged images: exit 0 or 3, one line on stderr, never a stack trace (issue 2 "Must show").
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
 import { REPO, tempDir } from '../../helpers/env.js';
+import { gunzipFile } from '../../helpers/gunzip.js';
 import { fixtureBytes, manifest } from '../image/helpers.js';
 
 const t = tempDir();
@@ -75,6 +76,18 @@ describe('the built CLI (bin/bootprobe.js → dist/cli.js)', () => {
       scheme: 'mbr',
       diskSignature: '0xa9083c0a',
     });
+  });
+
+  it('a reader that goes away (| head) ends the listing quietly, no stack trace', () => {
+    // A listing far larger than a pipe buffer, so the writer is still writing when head exits (EPIPE).
+    const img = path.join(t.dir, 'big-listing.img');
+    writeFileSync(img, gunzipFile(path.join(REPO, 'test/fixtures/fs/ntfs-512.img.gz')));
+    const bin = path.join(REPO, 'bin/bootprobe.js');
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" ls -R -l "${img}" | head -1`], {
+      encoding: 'utf8',
+    });
+    expect(r.stdout.trim()).not.toBe('');
+    expect(r.stderr).toBe('');
   });
 
   it('a bad image gives exit 3 and one line, from the real process', () => {
