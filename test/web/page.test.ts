@@ -128,6 +128,7 @@ const IMAGES = [
   ['data-disk.vhdx', 'fail'],
   ['dirty-store.vhdx', 'pass'],
   ['dirty-store-nolog.vhdx', 'fail'],
+  ['hibernated.vhdx', 'pass'],
 ] as const;
 
 describe('page — pre-flight equals the CLI on every fixture', () => {
