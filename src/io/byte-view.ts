@@ -4,7 +4,8 @@
 import { BootprobeError, type ErrorCode, hex } from '../errors.js';
 
 export class ByteView {
-  private readonly dv: DataView;
+  /** Made on the first 64-bit read only: most views (an attribute, a name) never need one (issue 7: allocations). */
+  private dataView: DataView | null = null;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -12,12 +13,15 @@ export class ByteView {
     readonly base = 0,
     /** Structure name for error messages, e.g. 'vhd.footer'. */
     readonly structure = 'data',
-  ) {
-    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+  ) {}
 
   get length(): number {
     return this.bytes.length;
+  }
+
+  private get dv(): DataView {
+    this.dataView ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    return this.dataView;
   }
 
   /** Throws TRUNCATED unless `length` bytes at `at` lie inside the view. */
@@ -35,29 +39,35 @@ export class ByteView {
     }
   }
 
+  // 8- to 32-bit fields are assembled from the bytes: cheaper than a DataView per view in the hot loops.
   u8(at: number): number {
     this.need(at, 1);
-    return this.dv.getUint8(at);
+    return this.bytes[at]!;
   }
   u16le(at: number): number {
     this.need(at, 2);
-    return this.dv.getUint16(at, true);
+    const b = this.bytes;
+    return b[at]! | (b[at + 1]! << 8);
   }
   u16be(at: number): number {
     this.need(at, 2);
-    return this.dv.getUint16(at, false);
+    const b = this.bytes;
+    return (b[at]! << 8) | b[at + 1]!;
   }
   u32le(at: number): number {
     this.need(at, 4);
-    return this.dv.getUint32(at, true);
+    const b = this.bytes;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
   }
   u32be(at: number): number {
     this.need(at, 4);
-    return this.dv.getUint32(at, false);
+    const b = this.bytes;
+    return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
   }
   i32le(at: number): number {
     this.need(at, 4);
-    return this.dv.getInt32(at, true);
+    const b = this.bytes;
+    return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
   }
   u64le(at: number): bigint {
     this.need(at, 8);
@@ -74,14 +84,16 @@ export class ByteView {
 
   /** A 64-bit little-endian field narrowed to a safe integer, or VALUE_TOO_LARGE naming the field. */
   u64leNum(at: number, field: string, code: ErrorCode = 'VALUE_TOO_LARGE'): number {
-    return this.narrow(this.u64le(at), at, field, code);
+    return this.narrow(this.u32le(at + 4), this.u32le(at), at, field, code, true);
   }
   u64beNum(at: number, field: string, code: ErrorCode = 'VALUE_TOO_LARGE'): number {
-    return this.narrow(this.u64be(at), at, field, code);
+    return this.narrow(this.u32be(at), this.u32be(at + 4), at, field, code, false);
   }
 
-  private narrow(v: bigint, at: number, field: string, code: ErrorCode): number {
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+  /** hi·2^32 + lo, which is a safe integer exactly when hi < 2^21 (no BigInt on the way). */
+  private narrow(hi: number, lo: number, at: number, field: string, code: ErrorCode, le: boolean): number {
+    if (hi >= 0x200000) {
+      const v = le ? this.u64le(at) : this.u64be(at);
       throw new BootprobeError(
         code,
         `${this.structure} at ${hex(this.base)}: ${field} ${hex(v)} is too large`,
@@ -92,7 +104,7 @@ export class ByteView {
         },
       );
     }
-    return Number(v);
+    return hi * 0x100000000 + lo;
   }
 
   /** A sub-view sharing the same bytes, with its own absolute base. */
@@ -127,16 +139,37 @@ export class ByteView {
   }
 }
 
+/** True on little-endian hosts, where UTF-16LE bytes can be viewed as code units directly. */
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Code units per String.fromCharCode call (well under any engine's argument limit). */
+const UNITS_PER_CALL = 4096;
+
 export function decodeUtf16(b: Uint8Array, littleEndian: boolean, stopAtNul = false): string {
-  const n = b.length >> 1;
-  const units: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const u = littleEndian ? b[2 * i]! | (b[2 * i + 1]! << 8) : (b[2 * i]! << 8) | b[2 * i + 1]!;
-    if (u === 0 && stopAtNul) break;
-    units.push(u);
+  let n = b.length >> 1;
+  if (stopAtNul) {
+    for (let i = 0; i < n; i++) {
+      if (b[2 * i] === 0 && b[2 * i + 1] === 0) {
+        n = i;
+        break;
+      }
+    }
   }
+  // Hot path (every NTFS name, issue 7): view the bytes as code units, no per-unit array. Unpaired surrogates are kept
+  // as they are (a TextDecoder would replace them, and NTFS names may hold them).
+  if (littleEndian && HOST_LE && (b.byteOffset & 1) === 0) {
+    const units = new Uint16Array(b.buffer, b.byteOffset, n);
+    if (n <= UNITS_PER_CALL) return String.fromCharCode.apply(null, units as unknown as number[]);
+    let s = '';
+    for (let i = 0; i < n; i += UNITS_PER_CALL)
+      s += String.fromCharCode.apply(null, units.subarray(i, i + UNITS_PER_CALL) as unknown as number[]);
+    return s;
+  }
+  const units: number[] = [];
+  for (let i = 0; i < n; i++)
+    units.push(littleEndian ? b[2 * i]! | (b[2 * i + 1]! << 8) : (b[2 * i]! << 8) | b[2 * i + 1]!);
   let s = '';
-  for (let i = 0; i < units.length; i += 4096) s += String.fromCharCode(...units.slice(i, i + 4096));
+  for (let i = 0; i < units.length; i += UNITS_PER_CALL)
+    s += String.fromCharCode(...units.slice(i, i + UNITS_PER_CALL));
   return s;
 }
 

@@ -1,30 +1,52 @@
 // A small LRU block cache in front of a device. Format readers ask for many small structures (a 512-byte footer,
 // one 8-byte BAT entry, a 1 KiB MFT record): the cache turns them into few aligned reads of `blockSize` bytes and
-// keeps the most recent `maxBlocks` of them. Reads larger than a few blocks bypass it (streaming file data would
+// keeps the most recently used of them. A request that spans several missing blocks costs one read of exactly those
+// blocks (coalesced), never one read per block. Reads larger than BYPASS_BYTES bypass it (streaming file data would
 // only evict the metadata that is worth keeping).
 import { type BlockDevice, checkRange } from './block-device.js';
 
 export interface CacheOptions {
-  /** Bytes per cached block; a power of two. Default 16 KiB: an MFT record or index block costs 16 KiB, not more. */
+  /**
+   * Bytes per cached block; a power of two. Default: the device's sector size (512 or 4096), so a 512-byte header
+   * costs 512 bytes and a 1 KiB MFT record 1 KiB, while a request over several blocks is still one read (issue 7:
+   * reading \Boot\BCD close to its ~46 KB floor).
+   */
   blockSize?: number;
-  /** Blocks kept. Default 256 (4 MiB with the default block size). */
+  /** Bytes kept. Default 8 MiB: a path walk, a directory listing's index blocks, a hive's hot pages. */
+  maxBytes?: number;
+  /** Blocks kept (instead of maxBytes). */
   maxBlocks?: number;
 }
+
+/** Requests larger than this go straight to the inner device. */
+const BYPASS_BYTES = 64 * 1024;
 
 export class CachedDevice implements BlockDevice {
   readonly sectorSize: number;
   readonly blockSize: number;
-  private readonly maxBlocks: number;
-  private readonly blocks = new Map<number, Uint8Array>();
+  /** Blocks per generation: half the budget. */
+  private readonly half: number;
+  /**
+   * Least-recently-used by generations (issue 7: no per-hit reordering): a hit in `old` re-files the block in `young`;
+   * when `young` holds half the budget it becomes `old` and the previous `old` is dropped. Every operation is O(1). An
+   * ordered Map kept by delete + re-insert leaves tombstones that keys().next() walks past on every eviction, which
+   * made large listings slower than the reads they saved.
+   */
+  private young = new Map<number, Uint8Array>();
+  private old = new Map<number, Uint8Array>();
   write?: (offset: number, data: Uint8Array) => Promise<void>;
+  /** The inner device returns a new buffer per read (FileDevice.freshReads): blocks are kept without a copy. */
+  private readonly innerFresh: boolean;
 
   constructor(
     private readonly inner: BlockDevice,
     options: CacheOptions = {},
   ) {
     this.sectorSize = inner.sectorSize;
-    this.blockSize = options.blockSize ?? 16384;
-    this.maxBlocks = options.maxBlocks ?? 256;
+    this.blockSize = options.blockSize ?? Math.max(512, inner.sectorSize);
+    const maxBlocks = options.maxBlocks ?? Math.floor((options.maxBytes ?? 8 * 1024 * 1024) / this.blockSize);
+    this.half = Math.max(1, Math.floor(maxBlocks / 2));
+    this.innerFresh = (inner as { freshReads?: boolean }).freshReads === true;
     const iw = inner.write?.bind(inner);
     if (iw) {
       this.write = async (offset, data) => {
@@ -48,15 +70,24 @@ export class CachedDevice implements BlockDevice {
     const bs = this.blockSize;
     const first = Math.floor(offset / bs);
     const last = Math.floor((offset + length - 1) / bs);
-    if (last - first >= 8) return this.inner.read(offset, length);
+    if (length > BYPASS_BYTES) return this.inner.read(offset, length);
     if (first === last) {
-      const block = await this.block(first);
+      const block = this.get(first) ?? (await this.fill(first, first));
       const at = offset - first * bs;
       return block.subarray(at, at + length);
     }
+    // Read every run of missing blocks with one request, then copy the pieces out.
+    for (let b = first; b <= last; b++) {
+      if (this.has(b)) continue;
+      let end = b;
+      while (end < last && !this.has(end + 1)) end++;
+      await this.fill(b, end);
+      b = end;
+    }
     const out = new Uint8Array(length);
     for (let b = first; b <= last; b++) {
-      const block = await this.block(b);
+      // A block evicted by the fill of a later run (only with a cache smaller than one request) is read again.
+      const block = this.get(b) ?? (await this.fill(b, b));
       const blockStart = b * bs;
       const from = Math.max(offset, blockStart);
       const to = Math.min(offset + length, blockStart + block.length);
@@ -65,31 +96,51 @@ export class CachedDevice implements BlockDevice {
     return out;
   }
 
-  private async block(index: number): Promise<Uint8Array> {
-    const hit = this.blocks.get(index);
-    if (hit) {
-      // Map iteration order is insertion order: re-insert to mark as most recently used.
-      this.blocks.delete(index);
-      this.blocks.set(index, hit);
-      return hit;
+  private has(index: number): boolean {
+    return this.young.has(index) || this.old.has(index);
+  }
+
+  /** A cached block, marked recently used. */
+  private get(index: number): Uint8Array | undefined {
+    const y = this.young.get(index);
+    if (y) return y;
+    const o = this.old.get(index);
+    if (o) this.put(index, o);
+    return o;
+  }
+
+  private put(index: number, block: Uint8Array): void {
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
     }
-    const start = index * this.blockSize;
-    const len = Math.min(this.blockSize, this.size - start);
-    // Copy: the inner device may hand back a view it will reuse.
-    const data = (await this.inner.read(start, len)).slice();
-    this.blocks.set(index, data);
-    if (this.blocks.size > this.maxBlocks) {
-      const oldest = this.blocks.keys().next().value;
-      if (oldest !== undefined) this.blocks.delete(oldest);
+    this.young.set(index, block);
+  }
+
+  /** Reads blocks [from, to] in one request and caches them; returns block `from`. */
+  private async fill(from: number, to: number): Promise<Uint8Array> {
+    const bs = this.blockSize;
+    const start = from * bs;
+    const len = Math.min((to + 1) * bs, this.size) - start;
+    // The inner device may hand back a view it will reuse: keep a copy (new Uint8Array, not slice(), which is a view
+    // on a Node Buffer), unless it promises fresh buffers.
+    const got = await this.inner.read(start, len);
+    const data = this.innerFresh ? got : new Uint8Array(got);
+    for (let b = from; b <= to; b++) {
+      const at = (b - from) * bs;
+      this.put(b, data.subarray(at, Math.min(at + bs, len)));
     }
-    return data;
+    return data.subarray(0, Math.min(bs, len));
   }
 
   /** Drops cached blocks overlapping a range (after a write through another path). */
   invalidate(offset: number, length: number): void {
     const first = Math.floor(offset / this.blockSize);
     const last = Math.floor((offset + Math.max(length, 1) - 1) / this.blockSize);
-    for (let b = first; b <= last; b++) this.blocks.delete(b);
+    for (let b = first; b <= last; b++) {
+      this.young.delete(b);
+      this.old.delete(b);
+    }
   }
 
   async flush(): Promise<void> {
@@ -97,7 +148,8 @@ export class CachedDevice implements BlockDevice {
   }
 
   async close(): Promise<void> {
-    this.blocks.clear();
+    this.young.clear();
+    this.old.clear();
     await this.inner.close();
   }
 }

@@ -44,6 +44,8 @@ export class OverlayDevice implements BlockDevice {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange('overlay', this.extent, offset, length);
+    // Nearly always: nothing was replayed, and every read goes straight through (no per-read array).
+    if (this.patches.length === 0 && offset + length <= this.base.size) return this.base.read(offset, length);
     const end = offset + length;
     const touching = this.patches.filter((p) => p.offset < end && p.offset + p.length > offset);
     const inBase = Math.max(0, Math.min(end, this.base.size) - offset);

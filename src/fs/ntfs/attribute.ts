@@ -153,8 +153,8 @@ export function decodeAttributes(
           a.base + 4,
         );
       attr.lowestVcn = a.u64leNum(16, 'lowest VCN', 'NTFS_ATTRIBUTE');
-      const hi = a.i64le(24);
-      attr.highestVcn = hi < 0n ? -1 : a.u64leNum(24, 'highest VCN', 'NTFS_ATTRIBUTE');
+      // A negative highest VCN (-1: no clusters) has the sign bit set in the high word.
+      attr.highestVcn = a.u32le(28) >= 0x80000000 ? -1 : a.u64leNum(24, 'highest VCN', 'NTFS_ATTRIBUTE');
       const rlOfs = a.u16le(32);
       attr.compressionUnit = a.u8(34);
       attr.allocatedSize = a.u64leNum(40, 'allocated size', 'NTFS_ATTRIBUTE');

@@ -1,7 +1,6 @@
 // $FILE_NAME (0x30, resident; also the key of $I30 index entries). Layout: docs/ntfs.md §3.3.
 import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
-import { splitReference } from './record.js';
 
 /** §3.3 0x41. POSIX names are case-sensitive; DOS names are the 8.3 alias of a Win32 name. */
 export const NAMESPACE = { POSIX: 0, WIN32: 1, DOS: 2, WIN32_AND_DOS: 3 } as const;
@@ -11,13 +10,14 @@ export const FILE_NAME_DIRECTORY = 0x10000000;
 /** Fixed part before the name. */
 export const FILE_NAME_HEADER_SIZE = 0x42;
 
-export interface FileNameAttr {
+/**
+ * A $FILE_NAME without its four times: what a directory walk needs from every index key and every name of a record.
+ * Decoding the times costs four Dates per name, so listings use this and only `stat` asks for the full value
+ * (issue 7: no per-entry allocations that nothing reads).
+ */
+export interface FileNameKey {
   parentRecord: number;
   parentSequence: number;
-  created: Date | null;
-  modified: Date | null;
-  changed: Date | null;
-  accessed: Date | null;
   allocatedSize: number;
   realSize: number;
   flags: number;
@@ -27,11 +27,21 @@ export interface FileNameAttr {
   namespace: number;
 }
 
+export interface FileNameAttr extends FileNameKey {
+  created: Date | null;
+  modified: Date | null;
+  changed: Date | null;
+  accessed: Date | null;
+}
+
 /** FILETIME (100 ns since 1601) as a Date; null for 0 or out of Date's range. */
 export function filetime(v: ByteView, at: number): Date | null {
-  const ft = v.u64le(at);
-  if (ft === 0n) return null;
-  const ms = Number(ft / 10000n) - 11644473600000;
+  const lo = v.u32le(at);
+  const hi = v.u32le(at + 4);
+  if (lo === 0 && hi === 0) return null;
+  // floor(ft / 10000) without BigInt (a hot path, issue 7): 2^32 = 429496 × 10000 + 7296, and hi × 7296 + lo < 2^53,
+  // so every step is exact.
+  const ms = hi * 429496 + Math.floor((hi * 7296 + lo) / 10000) - 11644473600000;
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? null : d;
 }
@@ -49,7 +59,8 @@ export const FILE_NAME_FIELD = {
   REAL_SIZE: 0x30,
 } as const;
 
-export function decodeFileName(v: ByteView): FileNameAttr {
+/** The $FILE_NAME value without its times (§3.3); the same checks as decodeFileName. */
+export function decodeFileNameKey(v: ByteView): FileNameKey {
   const len = v.u8(0x40);
   if (FILE_NAME_HEADER_SIZE + 2 * len > v.length)
     throw new BootprobeError(
@@ -57,17 +68,13 @@ export function decodeFileName(v: ByteView): FileNameAttr {
       `$FILE_NAME at ${hex(v.base)}: a name of ${len} characters does not fit its ${v.length} bytes`,
       { offset: v.base + 0x40, structure: 'ntfs.file_name', hint: 'the MFT record or index is damaged' },
     );
-  const parent = splitReference(v.u64le(0));
   return {
-    parentRecord: parent.record,
-    parentSequence: parent.sequence,
-    created: filetime(v, 0x08),
-    modified: filetime(v, 0x10),
-    changed: filetime(v, 0x18),
-    accessed: filetime(v, 0x20),
+    // The file reference (§2) as two 32-bit reads: low 48 bits record, high 16 bits sequence.
+    parentRecord: v.u32le(0) + v.u16le(4) * 2 ** 32,
+    parentSequence: v.u16le(6),
     // Sizes here are informational (§3.3: often stale); an absurd value is kept out of the safe range as -1.
-    allocatedSize: safe(v.u64le(0x28)),
-    realSize: safe(v.u64le(0x30)),
+    allocatedSize: safe(v, 0x28),
+    realSize: safe(v, 0x30),
     flags: v.u32le(0x38),
     eaSizeOrReparseTag: v.u32le(0x3c),
     namespace: v.u8(0x41),
@@ -75,6 +82,91 @@ export function decodeFileName(v: ByteView): FileNameAttr {
   };
 }
 
-function safe(n: bigint): number {
-  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : -1;
+export function decodeFileName(v: ByteView): FileNameAttr {
+  const k = decodeFileNameKey(v);
+  // Spelled out, not spread: one object of a fixed shape (this runs for every index key a listing reads).
+  return {
+    parentRecord: k.parentRecord,
+    parentSequence: k.parentSequence,
+    created: filetime(v, 0x08),
+    modified: filetime(v, 0x10),
+    changed: filetime(v, 0x18),
+    accessed: filetime(v, 0x20),
+    allocatedSize: k.allocatedSize,
+    realSize: k.realSize,
+    flags: k.flags,
+    eaSizeOrReparseTag: k.eaSizeOrReparseTag,
+    name: k.name,
+    namespace: k.namespace,
+  };
+}
+
+/**
+ * An $I30 index key: the name fields decoded at once, the four times only when read. A listing decodes every key of a
+ * directory and keeps them cached, but never reads their times: four Dates per key were most of its garbage (issue
+ * 7). Reads like a FileNameAttr; JSON.stringify gives every field.
+ */
+class IndexKeyName implements FileNameAttr {
+  readonly parentRecord: number;
+  readonly parentSequence: number;
+  readonly allocatedSize: number;
+  readonly realSize: number;
+  readonly flags: number;
+  readonly eaSizeOrReparseTag: number;
+  readonly name: string;
+  readonly namespace: number;
+  readonly #v: ByteView;
+
+  constructor(v: ByteView, k: FileNameKey) {
+    this.parentRecord = k.parentRecord;
+    this.parentSequence = k.parentSequence;
+    this.allocatedSize = k.allocatedSize;
+    this.realSize = k.realSize;
+    this.flags = k.flags;
+    this.eaSizeOrReparseTag = k.eaSizeOrReparseTag;
+    this.name = k.name;
+    this.namespace = k.namespace;
+    this.#v = v;
+  }
+
+  get created(): Date | null {
+    return filetime(this.#v, 0x08);
+  }
+  get modified(): Date | null {
+    return filetime(this.#v, 0x10);
+  }
+  get changed(): Date | null {
+    return filetime(this.#v, 0x18);
+  }
+  get accessed(): Date | null {
+    return filetime(this.#v, 0x20);
+  }
+
+  toJSON(): FileNameAttr {
+    return {
+      parentRecord: this.parentRecord,
+      parentSequence: this.parentSequence,
+      created: this.created,
+      modified: this.modified,
+      changed: this.changed,
+      accessed: this.accessed,
+      allocatedSize: this.allocatedSize,
+      realSize: this.realSize,
+      flags: this.flags,
+      eaSizeOrReparseTag: this.eaSizeOrReparseTag,
+      name: this.name,
+      namespace: this.namespace,
+    };
+  }
+}
+
+/** decodeFileName for an index key: the same checks now, the times decoded when read (IndexKeyName). */
+export function decodeFileNameLazy(v: ByteView): FileNameAttr {
+  return new IndexKeyName(v, decodeFileNameKey(v));
+}
+
+function safe(v: ByteView, at: number): number {
+  const hi = v.u32le(at + 4);
+  // Above 2^53 - 1 exactly when the high word reaches 2^21.
+  return hi < 0x200000 ? hi * 2 ** 32 + v.u32le(at) : -1;
 }

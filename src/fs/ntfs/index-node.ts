@@ -1,8 +1,7 @@
 // Index node header and index entries, shared by $INDEX_ROOT and INDX records. Layout: docs/ntfs.md §4.
 import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
-import { decodeFileName, type FileNameAttr } from './file-name.js';
-import { splitReference } from './record.js';
+import { decodeFileNameLazy, type FileNameAttr } from './file-name.js';
 
 /** §4 index entry flags. */
 export const INDEX_ENTRY_FLAG = { HAS_CHILD: 0x01, LAST: 0x02 } as const;
@@ -46,18 +45,20 @@ export function decodeIndexNode(v: ByteView, at: number): IndexEntry[] {
       ((flags & INDEX_ENTRY_FLAG.HAS_CHILD) !== 0 && len < 24)
     )
       throw fail(`entry at ${hex(v.base + p)} has length ${len}`, p + 8);
-    const ref = splitReference(v.u64le(p));
+    // File reference (§2) read as two words: no BigInt per entry (issue 7).
+    const record = v.u32le(p) + v.u16le(p + 4) * 2 ** 32;
     const last = (flags & INDEX_ENTRY_FLAG.LAST) !== 0;
     let key: FileNameAttr | null = null;
     if (!last) {
       const room = len - 16 - ((flags & INDEX_ENTRY_FLAG.HAS_CHILD) !== 0 ? 8 : 0);
       if (keyLen < 0x42 || keyLen > room)
         throw fail(`entry at ${hex(v.base + p)} has key length ${keyLen}`, p + 10);
-      key = decodeFileName(v.sub(p + 16, keyLen, 'NTFS $FILE_NAME key'));
+      // Times decoded on demand: a listing reads every key and none of their times (issue 7).
+      key = decodeFileNameLazy(v.sub(p + 16, keyLen, 'NTFS $FILE_NAME key'));
     }
     const child =
       (flags & INDEX_ENTRY_FLAG.HAS_CHILD) !== 0 ? v.u64leNum(p + len - 8, 'child VCN', 'NTFS_INDEX') : null;
-    out.push({ offset: v.base + p, record: ref.record, sequence: ref.sequence, key, child });
+    out.push({ offset: v.base + p, record, sequence: v.u16le(p + 6), key, child });
     if (last) return out;
     p += len;
   }

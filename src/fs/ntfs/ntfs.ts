@@ -27,7 +27,13 @@ import {
 } from './attribute.js';
 import { decodeAttributeList, MAX_ATTRIBUTE_LIST_SIZE } from './attribute-list.js';
 import { decodeNtfsBootSector, type NtfsBootSector } from './boot-sector.js';
-import { decodeFileName, type FileNameAttr, NAMESPACE, NAMESPACE_NAMES } from './file-name.js';
+import {
+  decodeFileName,
+  decodeFileNameKey,
+  type FileNameKey,
+  NAMESPACE,
+  NAMESPACE_NAMES,
+} from './file-name.js';
 import { planNtfsReplace } from './file-write.js';
 import type { IndexEntry } from './index-node.js';
 import { decodeIndexNode } from './index-node.js';
@@ -68,6 +74,12 @@ const DIRECTORIES_KEPT = 64;
 const INDEX_BLOCKS_KEPT = 256;
 const UNITS_KEPT = 4;
 const MAX_COMPRESSION_UNIT_BYTES = 1024 * 1024;
+// Read-ahead of MFT records for a directory listing (issue 7): a directory's children were mostly created together, so
+// their records are neighbours in the MFT. Records at most AHEAD_GAP apart are read in one request (the few between
+// are read through), a request never exceeds AHEAD_SPAN bytes, and at most AHEAD_BYTES of records wait at a time.
+const AHEAD_GAP = 8;
+const AHEAD_SPAN = 256 * 1024;
+const AHEAD_BYTES = 2 * 1024 * 1024;
 
 /** A tiny least-recently-used map. */
 class Lru<K, V> {
@@ -80,6 +92,10 @@ class Lru<K, V> {
       this.m.set(k, v);
     }
     return v;
+  }
+  /** Whether `k` is kept, without marking it used. */
+  has(k: K): boolean {
+    return this.m.has(k);
   }
   set(k: K, v: V): void {
     this.m.delete(k);
@@ -138,6 +154,12 @@ interface DirIndex {
   bitmap: Uint8Array | null;
 }
 
+/** Whether a record carries an $ATTRIBUTE_LIST (its attributes continue in extension records, §5). */
+function hasAttributeList(rec: MftRecord): boolean {
+  for (const a of rec.attributes) if (a.type === ATTR.ATTRIBUTE_LIST) return true;
+  return false;
+}
+
 const FILE_NAME_NS_ORDER = [NAMESPACE.WIN32_AND_DOS, NAMESPACE.WIN32, NAMESPACE.POSIX];
 
 export class NtfsFileSystem implements FileSystem {
@@ -150,6 +172,8 @@ export class NtfsFileSystem implements FileSystem {
   private mftRuns: Run[] = [];
   private mftRecords = 0;
   private readonly records = new Lru<number, MftRecord>(RECORDS_KEPT);
+  /** Raw records read ahead by list() (private copies, not yet fixed up), consumed once by readRecord. */
+  private readonly ahead = new Map<number, Uint8Array>();
   private readonly files = new Lru<number, NtfsAttribute[]>(FILES_KEPT);
   private readonly dirs = new Lru<number, DirIndex>(DIRECTORIES_KEPT);
   private readonly indexBlocks = new Lru<string, IndexEntry[]>(INDEX_BLOCKS_KEPT);
@@ -335,11 +359,70 @@ export class NtfsFileSystem implements FileSystem {
     return out;
   }
 
-  /** Reads and checks MFT record `n` (fixups, header, attributes), through the cache. */
-  private async readRecord(n: number): Promise<MftRecord> {
+  /**
+   * Reads the records `numbers` that are neither cached nor waiting, in MFT order, one request per cluster of near
+   * records, and leaves their bytes for readRecord (which still checks each one). Numbers outside $MFT are left to
+   * readRecord, which reports them.
+   */
+  private async readAhead(numbers: readonly number[]): Promise<void> {
+    const rs = this.boot.recordSize;
+    const want = numbers
+      .filter((n) => n >= 0 && n < this.mftRecords && !this.records.has(n) && !this.ahead.has(n))
+      .sort((a, b) => a - b);
+    for (let i = 0; i < want.length; ) {
+      let j = i;
+      while (
+        j + 1 < want.length &&
+        want[j + 1]! - want[j]! <= AHEAD_GAP &&
+        (want[j + 1]! - want[i]! + 1) * rs <= AHEAD_SPAN
+      )
+        j++;
+      const first = want[i]!;
+      const last = want[j]!;
+      if (last > first) {
+        const at = this.runOffset(this.mftRuns, first * rs) ?? this.boot.mftLcn * this.boot.clusterSize;
+        // One private copy per span (fixups are applied in place; a Node Buffer's slice() would be a view); each
+        // record is a view into it.
+        const span = new Uint8Array(
+          await this.readRuns(
+            this.mftRuns,
+            first * rs,
+            (last - first + 1) * rs,
+            `MFT records ${first}-${last}`,
+            at,
+          ),
+        );
+        for (let k = i; k <= j; k++) {
+          const from = (want[k]! - first) * rs;
+          this.ahead.set(want[k]!, span.subarray(from, from + rs));
+        }
+      }
+      i = j + 1;
+    }
+  }
+
+  /**
+   * Reads and checks MFT record `n` (fixups, header, attributes), through the cache. With `keep` false (a listing's
+   * children, each needed once) the record is cached only when it is a directory, the one kind read again soon.
+   */
+  private async readRecord(n: number, keep = true): Promise<MftRecord> {
+    const ready = this.takeRecord(n, keep);
+    if (ready) return ready;
+    const rs = this.boot.recordSize;
+    const offset = this.runOffset(this.mftRuns, n * rs) ?? this.boot.mftLcn * this.boot.clusterSize;
+    // A private copy: fixups are applied in place, and a device may hand out a view of its memory (a Node Buffer's
+    // slice() is such a view, not a copy).
+    const bytes = new Uint8Array(await this.readRuns(this.mftRuns, n * rs, rs, `MFT record ${n}`, offset));
+    return this.parseRecord(n, offset, bytes, keep);
+  }
+
+  /**
+   * Record `n` without I/O when it is cached or was read ahead (list() then builds the entry synchronously: no
+   * promise per entry); null when it must be read. Throws NTFS_RECORD for a number outside $MFT.
+   */
+  private takeRecord(n: number, keep: boolean): MftRecord | null {
     const hit = this.records.get(n);
     if (hit) return hit;
-    const rs = this.boot.recordSize;
     if (!Number.isSafeInteger(n) || n < 0 || n >= this.mftRecords)
       throw new BootprobeError(
         'NTFS_RECORD',
@@ -350,16 +433,29 @@ export class NtfsFileSystem implements FileSystem {
           hint: 'a file reference is damaged; run chkdsk on the volume',
         },
       );
-    const offset = this.runOffset(this.mftRuns, n * rs) ?? this.boot.mftLcn * this.boot.clusterSize;
-    // A private copy: fixups are applied in place, and a device may hand out a view of its memory (a Node Buffer's
-    // slice() is such a view, not a copy).
-    const bytes = new Uint8Array(await this.readRuns(this.mftRuns, n * rs, rs, `MFT record ${n}`, offset));
+    let bytes = this.ahead.get(n);
+    if (!bytes) return null;
+    this.ahead.delete(n);
+    // A kept record must not pin the whole read-ahead span: it gets its own bytes. (0x16, the flags, is never touched
+    // by the fixups.)
+    if (keep || ((bytes[0x16] ?? 0) & RECORD_FLAG.DIRECTORY) !== 0) bytes = new Uint8Array(bytes);
+    const rs = this.boot.recordSize;
+    return this.parseRecord(
+      n,
+      this.runOffset(this.mftRuns, n * rs) ?? this.boot.mftLcn * this.boot.clusterSize,
+      bytes,
+      keep,
+    );
+  }
+
+  /** Fixups, header and attributes of record `n` from its private bytes; cached when kept or a directory. */
+  private parseRecord(n: number, offset: number, bytes: Uint8Array, keep: boolean): MftRecord {
     applyFixups(bytes, 'FILE', offset);
     const v = new ByteView(bytes, offset, `MFT record ${n}`);
     const header = decodeMftRecordHeader(v);
     const attributes = decodeAttributes(v, header.firstAttribute, header.usedSize, n);
     const rec = { number: n, offset, header, attributes };
-    this.records.set(n, rec);
+    if (keep || (header.flags & RECORD_FLAG.DIRECTORY) !== 0) this.records.set(n, rec);
     return rec;
   }
 
@@ -774,8 +870,25 @@ export class NtfsFileSystem implements FileSystem {
   }
 
   /** Builds the entry for record `n` as named (`key`) in directory `parent`. */
-  private async entry(n: number, key: FileNameAttr | null, parent: number, path: string, sequence: number) {
-    const rec = await this.readRecord(n);
+  private async entry(
+    n: number,
+    key: FileNameKey | null,
+    parent: number,
+    path: string,
+    sequence: number,
+    keep = true,
+  ): Promise<NtfsEntry> {
+    const rec = this.takeRecord(n, keep) ?? (await this.readRecord(n, keep));
+    this.checkNamedRecord(rec, path, sequence);
+    // With an $ATTRIBUTE_LIST (rare) allAttributes reads the record again through the record cache: what it assembles
+    // is cached, so it must not hold views into a read-ahead span.
+    const attrs = hasAttributeList(rec) ? await this.allAttributes(n) : rec.attributes;
+    return this.buildEntry(rec, attrs, key, parent, path);
+  }
+
+  /** The directory entry must name this very record, in use (a stale entry is a damaged index). */
+  private checkNamedRecord(rec: MftRecord, path: string, sequence: number): void {
+    const n = rec.number;
     if (sequence && rec.header.sequence !== sequence)
       throw new BootprobeError(
         'NTFS_INDEX',
@@ -796,16 +909,48 @@ export class NtfsFileSystem implements FileSystem {
           hint: 'a stale directory entry; run chkdsk on the volume',
         },
       );
-    const attrs = await this.allAttributes(n);
-    const si = attrs.find((a) => a.type === ATTR.STANDARD_INFORMATION && !a.nonResident);
+  }
+
+  /** The entry of record `rec` (checked, with all its attributes) as named (`key`) in directory `parent`. No I/O. */
+  private buildEntry(
+    rec: MftRecord,
+    attrs: readonly NtfsAttribute[],
+    key: FileNameKey | null,
+    parent: number,
+    path: string,
+  ): NtfsEntry {
+    const n = rec.number;
+    // One pass over the attributes, no closures or intermediate arrays: this runs once per listed entry (issue 7).
+    let si: NtfsAttribute | undefined;
+    let rp: NtfsAttribute | undefined;
+    const nameAttrs: NtfsAttribute[] = [];
+    const streams: FsStreamInfo[] = [];
+    let size = 0;
+    let allocatedSize: number | null = null;
+    for (const a of attrs) {
+      if (a.type === ATTR.STANDARD_INFORMATION) {
+        if (!si && !a.nonResident) si = a;
+      } else if (a.type === ATTR.FILE_NAME) {
+        if (a.value) nameAttrs.push(a);
+      } else if (a.type === ATTR.DATA) {
+        if (a.lowestVcn !== 0) continue;
+        if (a.name === '') {
+          size = a.dataSize;
+          allocatedSize = a.nonResident ? (a.compressedSize ?? a.allocatedSize) : a.dataSize;
+        } else streams.push({ name: a.name, size: a.dataSize });
+      } else if (a.type === ATTR.REPARSE_POINT) rp ??= a;
+    }
     const std = si?.value
       ? decodeStandardInformation(new ByteView(si.value!, si.valueOffset, '$STANDARD_INFORMATION'))
       : null;
-    const names = attrs
-      .filter((a) => a.type === ATTR.FILE_NAME && a.value)
-      .map((a) => decodeFileName(new ByteView(a.value!, a.valueOffset, '$FILE_NAME')));
-    const here = names.filter((f) => f.parentRecord === parent);
-    const dos = here.find((f) => f.namespace === NAMESPACE.DOS);
+    const here: FileNameKey[] = [];
+    let dos: FileNameKey | undefined;
+    for (const a of nameAttrs) {
+      const f = decodeFileNameKey(new ByteView(a.value!, a.valueOffset, '$FILE_NAME'));
+      if (f.parentRecord !== parent) continue;
+      here.push(f);
+      if (!dos && f.namespace === NAMESPACE.DOS) dos = f;
+    }
     let name = key?.name ?? '';
     let namespace = key?.namespace ?? NAMESPACE.POSIX;
     if (namespace === NAMESPACE.DOS) {
@@ -818,17 +963,6 @@ export class NtfsFileSystem implements FileSystem {
       }
     }
     const isDirectory = (rec.header.flags & RECORD_FLAG.DIRECTORY) !== 0;
-    const streams: FsStreamInfo[] = [];
-    let size = 0;
-    let allocatedSize: number | null = null;
-    for (const a of attrs) {
-      if (a.type !== ATTR.DATA || a.lowestVcn !== 0) continue;
-      if (a.name === '') {
-        size = a.dataSize;
-        allocatedSize = a.nonResident ? (a.compressedSize ?? a.allocatedSize) : a.dataSize;
-      } else streams.push({ name: a.name, size: a.dataSize });
-    }
-    const rp = attrs.find((a) => a.type === ATTR.REPARSE_POINT);
     let reparseTag: number | null = null;
     if (rp?.value && rp.value.length >= 4)
       reparseTag = decodeReparsePoint(new ByteView(rp.value!, rp.valueOffset)).tag;
@@ -908,12 +1042,26 @@ export class NtfsFileSystem implements FileSystem {
       }
     };
     await walk(d.rootEntries, 0);
+    // The DOS alias of a Win32 name becomes the entry's shortName; the root's entry for itself is no child.
+    const shown = keys.filter((e) => e.key!.namespace !== NAMESPACE.DOS && e.record !== dir.id);
     const out: NtfsEntry[] = [];
-    for (const e of keys) {
-      const k = e.key!;
-      // The DOS alias of a Win32 name becomes the entry's shortName; the root's entry for itself is no child.
-      if (k.namespace === NAMESPACE.DOS || e.record === dir.id) continue;
-      out.push(await this.entry(e.record, k, dir.id, joinPath(dir.path, k.name), e.sequence));
+    const window = Math.max(1, Math.floor(AHEAD_BYTES / this.boot.recordSize));
+    for (let w = 0; w < shown.length; w += window) {
+      const part = shown.slice(w, w + window);
+      try {
+        await this.readAhead(part.map((e) => e.record));
+        for (const e of part) {
+          // entry() inlined: a record read ahead without an attribute list (nearly every file) costs no promise.
+          const path = joinPath(dir.path, e.key!.name);
+          const rec = this.takeRecord(e.record, false) ?? (await this.readRecord(e.record, false));
+          this.checkNamedRecord(rec, path, e.sequence);
+          // No await unless the file has an $ATTRIBUTE_LIST (see entry()).
+          const attrs = hasAttributeList(rec) ? await this.allAttributes(e.record) : rec.attributes;
+          out.push(this.buildEntry(rec, attrs, e.key!, dir.id, path));
+        }
+      } finally {
+        this.ahead.clear();
+      }
     }
     return out;
   }

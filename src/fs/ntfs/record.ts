@@ -10,7 +10,7 @@ const STRIDE = 512;
  */
 export function applyFixups(buf: Uint8Array, magic: string, base: number): void {
   const v = new ByteView(buf, base, `NTFS ${magic} record`);
-  if (v.ascii(0, 4) !== magic) {
+  if (!hasMagic(buf, magic)) {
     const found = v.ascii(0, 4);
     throw new BootprobeError(
       'NTFS_RECORD',
@@ -82,6 +82,17 @@ export function protectFixups(buf: Uint8Array): void {
   }
 }
 
+/** Whether `buf` starts with the 4-character signature (compared as bytes: no string per record). */
+function hasMagic(buf: Uint8Array, magic: string): boolean {
+  return (
+    buf.length >= 4 &&
+    buf[0] === magic.charCodeAt(0) &&
+    buf[1] === magic.charCodeAt(1) &&
+    buf[2] === magic.charCodeAt(2) &&
+    buf[3] === magic.charCodeAt(3)
+  );
+}
+
 /** §2 0x16 record flags (ntfs-3g layout.h). */
 export const RECORD_FLAG = { IN_USE: 0x01, DIRECTORY: 0x02, EXTEND: 0x04, VIEW_INDEX: 0x08 } as const;
 
@@ -108,7 +119,6 @@ export interface MftRecordHeader {
 
 /** The FILE record header of a fixed-up record (§2). The first attribute and used size must lie inside the record. */
 export function decodeMftRecordHeader(v: ByteView): MftRecordHeader {
-  const baseRef = v.u64le(0x20);
   const usaOffset = v.u16le(4);
   const h: MftRecordHeader = {
     usaOffset,
@@ -120,8 +130,9 @@ export function decodeMftRecordHeader(v: ByteView): MftRecordHeader {
     flags: v.u16le(0x16),
     usedSize: v.u32le(0x18),
     allocatedSize: v.u32le(0x1c),
-    baseRecord: Number(baseRef & 0xffffffffffffn),
-    baseSequence: Number(baseRef >> 48n),
+    // The base file reference (§2) as two words: low 48 bits record, high 16 bits sequence.
+    baseRecord: v.u32le(0x20) + v.u16le(0x24) * 0x100000000,
+    baseSequence: v.u16le(0x26),
     nextAttributeId: v.u16le(0x28),
     recordNumber: usaOffset >= 0x30 ? v.u32le(0x2c) : null,
   };
