@@ -73,6 +73,12 @@ export interface FileSystem {
   lookup(path: string): Promise<FsEntry>;
   /** Entries of a directory, without '.' and '..', in on-disk (index) order. Throws NOT_A_DIRECTORY. */
   list(dir: FsEntry): Promise<FsEntry[]>;
+  /**
+   * Optional: names and types only, from the directory index alone, for listings that print nothing else (`ls`
+   * without -l): entries carry name, path, isDirectory and id; sizes, times and attributes are left 0/null, and they
+   * serve as `dir` for list/listNames. Absent where `list` is as cheap.
+   */
+  listNames?(dir: FsEntry): Promise<FsEntry[]>;
   /** Opens the unnamed data stream, or a named stream (NTFS ADS). Throws NOT_A_FILE / PATH_NOT_FOUND. */
   openFile(entry: FsEntry, stream?: string): Promise<FileReader>;
   /** Everything `bootprobe stat` shows: every NTFS attribute, or the FAT directory entry fields, as plain JSON. */

@@ -130,7 +130,10 @@ export async function lsCommand(
           );
         }
         visited.add(dir.id);
-        for (const e of await fs.list(dir)) {
+        // Plain `ls` prints names only: where the file system can list them from its index alone, no file's own
+        // record is read (issue 7: NTFS `ls -R` costs its index blocks, as ntfsls does, not its whole MFT).
+        const names = !opts.long && !opts.json && fs.listNames ? await fs.listNames(dir) : null;
+        for (const e of names ?? (await fs.list(dir))) {
           const shown = opts.recursive ? (shownDir ? `${shownDir}/${e.name}` : e.name) : e.name;
           emit(e, shown);
           if (opts.recursive && e.isDirectory && !visited.has(e.id)) await walk(e, shown, depth + 1);

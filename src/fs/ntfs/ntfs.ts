@@ -30,6 +30,7 @@ import { decodeNtfsBootSector, type NtfsBootSector } from './boot-sector.js';
 import {
   decodeFileName,
   decodeFileNameKey,
+  FILE_NAME_DIRECTORY,
   type FileNameKey,
   NAMESPACE,
   NAMESPACE_NAMES,
@@ -1015,6 +1016,59 @@ export class NtfsFileSystem implements FileSystem {
 
   /** Every name in directory `dir`, walking its B-tree in order (§4): each file once per link, DOS aliases left out. */
   async list(dir: FsEntry): Promise<NtfsEntry[]> {
+    const shown = await this.indexKeys(dir);
+    const out: NtfsEntry[] = [];
+    const window = Math.max(1, Math.floor(AHEAD_BYTES / this.boot.recordSize));
+    for (let w = 0; w < shown.length; w += window) {
+      const part = shown.slice(w, w + window);
+      try {
+        await this.readAhead(part.map((e) => e.record));
+        for (const e of part) {
+          // entry() inlined: a record read ahead without an attribute list (nearly every file) costs no promise.
+          const path = joinPath(dir.path, e.key!.name);
+          const rec = this.takeRecord(e.record, false) ?? (await this.readRecord(e.record, false));
+          this.checkNamedRecord(rec, path, e.sequence);
+          // No await unless the file has an $ATTRIBUTE_LIST (see entry()).
+          const attrs = hasAttributeList(rec) ? await this.allAttributes(e.record) : rec.attributes;
+          out.push(this.buildEntry(rec, attrs, e.key!, dir.id, path));
+        }
+      } finally {
+        this.ahead.clear();
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Names and types straight from the directory index, as ntfsls prints them (issue 7): no file's MFT record is read,
+   * so a 50,000-file tree costs its index blocks, not its MFT. The directory bit comes from the index key's
+   * $FILE_NAME flags (ntfs.md §3.3: 0x10000000); sizes and times are left out (0/null) because Windows updates them in
+   * the index lazily; and a stale entry is not detected, as `list` detects it.
+   */
+  async listNames(dir: FsEntry): Promise<FsEntry[]> {
+    return (await this.indexKeys(dir)).map((e) => {
+      const k = e.key!;
+      const isDirectory = (k.flags & FILE_NAME_DIRECTORY) !== 0;
+      return {
+        name: k.name,
+        shortName: null,
+        path: joinPath(dir.path, k.name),
+        isDirectory,
+        size: 0,
+        allocatedSize: null,
+        created: null,
+        modified: null,
+        accessed: null,
+        changed: null,
+        attributes: isDirectory ? FILE_ATTRIBUTE.DIRECTORY : 0,
+        id: e.record,
+        streams: [],
+      };
+    });
+  }
+
+  /** The named entries of a directory's $I30 B-tree in index order, DOS aliases and the root's self-entry left out. */
+  private async indexKeys(dir: FsEntry): Promise<IndexEntry[]> {
     if (!dir.isDirectory)
       throw new BootprobeError('NOT_A_DIRECTORY', `${dir.path} is not a directory`, {
         hint: 'list a directory',
@@ -1043,27 +1097,7 @@ export class NtfsFileSystem implements FileSystem {
     };
     await walk(d.rootEntries, 0);
     // The DOS alias of a Win32 name becomes the entry's shortName; the root's entry for itself is no child.
-    const shown = keys.filter((e) => e.key!.namespace !== NAMESPACE.DOS && e.record !== dir.id);
-    const out: NtfsEntry[] = [];
-    const window = Math.max(1, Math.floor(AHEAD_BYTES / this.boot.recordSize));
-    for (let w = 0; w < shown.length; w += window) {
-      const part = shown.slice(w, w + window);
-      try {
-        await this.readAhead(part.map((e) => e.record));
-        for (const e of part) {
-          // entry() inlined: a record read ahead without an attribute list (nearly every file) costs no promise.
-          const path = joinPath(dir.path, e.key!.name);
-          const rec = this.takeRecord(e.record, false) ?? (await this.readRecord(e.record, false));
-          this.checkNamedRecord(rec, path, e.sequence);
-          // No await unless the file has an $ATTRIBUTE_LIST (see entry()).
-          const attrs = hasAttributeList(rec) ? await this.allAttributes(e.record) : rec.attributes;
-          out.push(this.buildEntry(rec, attrs, e.key!, dir.id, path));
-        }
-      } finally {
-        this.ahead.clear();
-      }
-    }
-    return out;
+    return keys.filter((e) => e.key!.namespace !== NAMESPACE.DOS && e.record !== dir.id);
   }
 
   async openFile(entry: FsEntry, streamName = ''): Promise<FileReader> {
