@@ -16,9 +16,15 @@ import { NodeFileAccess } from '../../src/io/node-file-access.js';
 import { runCli } from '../helpers/cli.js';
 import { corpus, requireTool, tempDir } from '../helpers/env.js';
 import { gunzipTo } from '../helpers/gunzip.js';
+import { PY, pyvhdiChain } from '../helpers/pyvhdi.js';
 import { fill, MiB, randomWrites } from '../unit/image-write/helpers.js';
 
-const PY = '/usr/bin/python3';
+/** libvhdi's size and sha256 of a chain (child first). */
+const pyvhdiSum = (chain: string[]) => {
+  const { size, sha } = pyvhdiChain(chain);
+  return { size, sha };
+};
+
 const t = tempDir('bootprobe-image-write-interop-');
 afterAll(() => t.cleanup());
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -101,30 +107,6 @@ function vhdiinfo(file: string): string {
   return execFileSync('vhdiinfo', [file], { encoding: 'utf8' });
 }
 
-/** libvhdi's sha256 of a chain (child first, each linked to the next). */
-function pyvhdiSha(chain: string[]): { size: number; sha: string } {
-  const script = `
-import hashlib, sys, pyvhdi
-files = []
-for q in sys.argv[1:]:
-    f = pyvhdi.file(); f.open(q); files.append(f)
-for child, parent in zip(files, files[1:]):
-    child.set_parent(parent)
-top = files[0]
-size = top.get_media_size()
-h = hashlib.sha256()
-off = 0
-while off < size:
-    n = min(1 << 20, size - off)
-    h.update(top.read_buffer_at_offset(n, off)); off += n
-print(size, h.hexdigest())
-`;
-  const [size, s] = execFileSync(PY, ['-c', script, ...chain], { encoding: 'utf8' })
-    .trim()
-    .split(' ');
-  return { size: Number(size), sha: s! };
-}
-
 describe('qemu-made images written by bootprobe', () => {
   it('dynamic VHD: qemu-img compare identical to the model, vhdiinfo and pyvhdi read it', async () => {
     const f = p('q-dyn.vhd');
@@ -142,7 +124,7 @@ describe('qemu-made images written by bootprobe', () => {
     const model = await writeInto(f, 1);
     qemuEquals(f, 'vpc', model);
     expect(vhdiinfo(f)).toMatch(/Disk type\s*: Dynamic/);
-    expect(pyvhdiSha([f])).toEqual({ size: model.length, sha: sha(model) });
+    expect(pyvhdiSum([f])).toEqual({ size: model.length, sha: sha(model) });
     // qemu-img check has no VHD support ("This image format does not support checks"); qemu-io still writes it.
     execFileSync('qemu-io', ['-f', 'vpc', '-c', 'write -P 0x77 40M 4k', f], { stdio: 'pipe' });
     model.set(new Uint8Array(4096).fill(0x77), 40 * MiB);
@@ -169,7 +151,7 @@ describe('qemu-made images written by bootprobe', () => {
       qemuCheckClean(f);
       qemuEquals(f, 'vhdx', model);
       expect(vhdiinfo(f)).toMatch(/Format\s*: VHDX/);
-      expect(pyvhdiSha([f]).sha).toBe(sha(model));
+      expect(pyvhdiSum([f]).sha).toBe(sha(model));
       // qemu can go on writing the file after us (it checks the headers and the log when it opens read-write).
       execFileSync('qemu-io', ['-f', 'vhdx', '-c', 'write -P 0x99 30M 1M', f], { stdio: 'pipe' });
       model.set(new Uint8Array(MiB).fill(0x99), 30 * MiB);
@@ -225,7 +207,7 @@ describe('images bootprobe makes (convert, create-child)', () => {
       const cmp = qemu(['compare', '-f', fmt, '-F', 'vhdx', out, base]);
       expect(cmp.out).toContain('Images are identical');
       expect(vhdiinfo(out)).toMatch(/Disk type\s*: Dynamic/);
-      expect(pyvhdiSha([out]).sha).toBe(sha(baseModel));
+      expect(pyvhdiSum([out]).sha).toBe(sha(baseModel));
       // Written into afterwards, it still checks clean and compares equal.
       const model = await writeInto(out, 4, 20);
       if (fmt === 'vhdx') qemuCheckClean(out);
@@ -240,7 +222,7 @@ describe('images bootprobe makes (convert, create-child)', () => {
     const model = await writeInto(child, 5, 40, SMALL);
     expect(sha(readFileSync(base))).toBe(before);
     expect(sha(await readAll(await open(child)))).toBe(sha(model));
-    expect(pyvhdiSha([child, base])).toEqual({ size: model.length, sha: sha(model) });
+    expect(pyvhdiSum([child, base])).toEqual({ size: model.length, sha: sha(model) });
     expect(vhdiinfo(child)).toMatch(/Disk type\s*: Differential/);
     // qemu has no VHDX backing-file support: it cannot open any differencing VHDX (corpus hyperv-differencing too).
     const q = qemu(['info', child]);
@@ -261,7 +243,7 @@ describe('images bootprobe makes (convert, create-child)', () => {
     const before = sha(readFileSync(parent));
     const model = await writeInto(child, 6, 40, SMALL);
     expect(sha(readFileSync(parent))).toBe(before);
-    expect(pyvhdiSha([child, parent])).toEqual({ size: model.length, sha: sha(model) });
+    expect(pyvhdiSum([child, parent])).toEqual({ size: model.length, sha: sha(model) });
     expect(vhdiinfo(child)).toMatch(/Parent identifier/);
     expect(qemu(['info', '-f', 'vpc', child]).code).toBe(0);
     const flat = p('vchild-flat.vhd');
@@ -276,7 +258,7 @@ describe('images Windows and qemu made (corpus copies)', () => {
     const model = await writeInto(f, 8, 25, SMALL);
     qemuCheckClean(f);
     qemuEquals(f, 'vhdx', model);
-    expect(pyvhdiSha([f]).sha).toBe(sha(model));
+    expect(pyvhdiSum([f]).sha).toBe(sha(model));
   });
 
   it('qemu VHDX killed with its log pending: refused (exit 4) until replay is asked; replayed, it is the manifest truth', async () => {

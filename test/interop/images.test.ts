@@ -7,34 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { corpus, requireTool, tempDir } from '../helpers/env.js';
 import { buildVhd, buildVhdx, pattern, type Write } from '../helpers/image-builder.js';
+import { PY, pyvhdiChain } from '../helpers/pyvhdi.js';
 import { sha256 } from '../unit/image/helpers.js';
 
-const PY = '/usr/bin/python3';
-
-/** libvhdi's view of a chain: opens each file and links it to its parent, then reads the whole disk. */
-function libvhdiSha(chain: string[]): { size: number; sha: string } {
-  const script = `
-import hashlib, sys, pyvhdi
-paths = sys.argv[1:]
-files = []
-for p in paths:
-    f = pyvhdi.file(); f.open(p); files.append(f)
-for child, parent in zip(files, files[1:]):
-    child.set_parent(parent)
-top = files[0]
-size = top.get_media_size()
-h = hashlib.sha256()
-off = 0
-while off < size:
-    n = min(1 << 20, size - off)
-    h.update(top.read_buffer_at_offset(n, off)); off += n
-print(size, h.hexdigest())
-`;
-  const out = execFileSync(PY, ['-c', script, ...chain], { encoding: 'utf8' })
-    .trim()
-    .split(' ');
-  return { size: Number(out[0]), sha: out[1]! };
-}
+/** libvhdi's size and sha256 of a chain (child first). */
+const libvhdiSha = (chain: string[]) => {
+  const { size, sha } = pyvhdiChain(chain);
+  return { size, sha };
+};
 
 async function ours(
   p: string,

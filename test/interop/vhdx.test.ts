@@ -12,9 +12,9 @@ import { openVhdx } from '../../src/image/vhdx/vhdx-image.js';
 import { FileDevice } from '../../src/io/file-device.js';
 import { NodeFileAccess } from '../../src/io/node-file-access.js';
 import { corpus, requireTool, tempDir } from '../helpers/env.js';
+import { PY, pyvhdiChain } from '../helpers/pyvhdi.js';
 import { buildVhdx, expectedContent, MiB, pattern, sha256 } from '../helpers/vhdx-builder.js';
 
-const PY = '/usr/bin/python3';
 const t = tempDir('bootprobe-vhdx-interop-');
 afterAll(() => t.cleanup());
 
@@ -41,30 +41,6 @@ function qemuRawSha(p: string): string {
   const out = `${p}.raw`;
   execFileSync('qemu-img', ['convert', '-q', '-f', 'vhdx', '-O', 'raw', p, out]);
   return sha256(readFileSync(out));
-}
-
-/** libvhdi's reading of a chain (child first): opens each file, links each to its parent, hashes the whole disk. */
-function libvhdi(chain: string[]): { size: number; sha: string; type: number } {
-  const script = `
-import hashlib, sys, pyvhdi
-files = []
-for p in sys.argv[1:]:
-    f = pyvhdi.file(); f.open(p); files.append(f)
-for child, parent in zip(files, files[1:]):
-    child.set_parent(parent)
-top = files[0]
-size = top.get_media_size()
-h = hashlib.sha256()
-off = 0
-while off < size:
-    n = min(1 << 20, size - off)
-    h.update(top.read_buffer_at_offset(n, off)); off += n
-print(size, h.hexdigest(), top.get_disk_type())
-`;
-  const [size, sha, type] = execFileSync(PY, ['-c', script, ...chain], { encoding: 'utf8' })
-    .trim()
-    .split(' ');
-  return { size: Number(size), sha: sha!, type: Number(type) };
 }
 
 describe('qemu-img VHDX made now — qemu-img info and qemu-img convert -O raw are the answer', () => {
@@ -152,7 +128,7 @@ describe('differencing chains from test/helpers/vhdx-builder — libvhdi (pyvhdi
 
   it('vhdiinfo accepts the builder’s base disk and reads it like we do', async () => {
     const p0 = write('b-base.vhdx', buildVhdx({ size: SIZE, writes: L0 }).bytes);
-    const lib = libvhdi([p0]);
+    const lib = pyvhdiChain([p0]);
     const r = await ours(p0);
     expect(lib.size).toBe(SIZE);
     expect(r.sha).toBe(lib.sha);
@@ -188,7 +164,7 @@ describe('differencing chains from test/helpers/vhdx-builder — libvhdi (pyvhdi
           [L0, L1, L2],
         ],
       ] as const) {
-        const lib = libvhdi([...chain]);
+        const lib = pyvhdiChain([...chain]);
         const r = await ours(chain[0]!);
         expect(r.info.variant).toBe('differencing');
         expect(lib.size).toBe(r.size);
