@@ -20,7 +20,7 @@ export interface BcdChange {
   /** How bcdedit names the object: its alias ({bootmgr}, {default}, …) or the GUID. */
   readonly object: string;
   readonly elementType: number;
-  /** bcdedit's name of the element (or custom:xxxxxxxx). */
+  /** bcdedit's name of the element, or `custom:` and its type in 8 hex digits when bcdedit has none. */
   readonly element: string;
   /** The value as bcdedit prints it (list entries joined by ', '); null when the element was absent. */
   readonly before: string | null;

@@ -257,9 +257,9 @@ export class UndoRecorder implements BlockDevice {
   private async save(from: number, to: number): Promise<void> {
     const end = Math.min(to, this.originalSize, this.target.size);
     if (from >= end) return;
-    const todo = this.saved.missing(from, end);
-    if (todo.length === 0) return;
-    for (const [a, b] of todo) {
+    const unsaved = this.saved.missing(from, end);
+    if (unsaved.length === 0) return;
+    for (const [a, b] of unsaved) {
       for (let at = a; at < b; at += MAX_ENTRY_BYTES) {
         const n = Math.min(MAX_ENTRY_BYTES, b - at);
         const original = (await this.target.read(at, n)).slice();
