@@ -11,7 +11,7 @@ import { anyBasename, type FileAccess } from '../io/file-access.js';
 import type { PartitionTable } from '../volume/partition.js';
 import { readPartitionTable } from '../volume/partition-table.js';
 import { findBcdStores } from '../windows/find-bcd.js';
-import { readHiveFile } from '../windows/hive-file.js';
+import { MAX_WHOLE_HIVE, readHiveFile } from '../windows/hive-file.js';
 import {
   type PreflightOptions,
   type PreflightReport,
@@ -27,9 +27,6 @@ import {
   type Source,
   sourceName,
 } from './source.js';
-
-/** Hives are parsed in memory; this bounds what a damaged size makes us allocate (as cli/commands/reg.ts does). */
-const MAX_HIVE = 1024 * 1024 * 1024;
 
 export interface InspectOptions
   extends OpenSourceOptions,
@@ -82,7 +79,7 @@ export async function readHiveDevice(
   files: FileAccess | undefined,
   strict: boolean,
 ): Promise<LoadedStore> {
-  if (dev.size > MAX_HIVE)
+  if (dev.size > MAX_WHOLE_HIVE)
     throw new BootprobeError('HIVE_BASE_BLOCK', `${name}: ${dev.size} bytes is not a hive size`);
   const bytes = await dev.read(0, dev.size);
   const fileName = anyBasename(name);
@@ -94,7 +91,7 @@ export async function readHiveDevice(
       continue;
     }
     try {
-      logs.push(ld.size > MAX_HIVE ? new Uint8Array(0) : (await ld.read(0, ld.size)).slice());
+      logs.push(ld.size > MAX_WHOLE_HIVE ? new Uint8Array(0) : (await ld.read(0, ld.size)).slice());
     } finally {
       await ld.close();
     }
@@ -113,7 +110,7 @@ export async function readImageStore(image: DiskImage, name: string, strict: boo
     );
   }
   const { fs, entry } = found.found;
-  const file = await readHiveFile(fs, entry, { strict, limit: MAX_HIVE });
+  const file = await readHiveFile(fs, entry, { strict, limit: MAX_WHOLE_HIVE });
   return {
     hive: file.hive,
     logs: [],

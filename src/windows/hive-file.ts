@@ -17,6 +17,8 @@ export interface HiveFile {
   entry: FsEntry;
   /** Log files that were found beside the hive (names), whether or not they were needed. */
   logsFound: string[];
+  /** The bytes of those logs, in logsFound order. */
+  logs: Uint8Array[];
 }
 
 /** The directory part of an FsEntry path ('/' for the root). */
@@ -32,18 +34,21 @@ export async function readHiveFile(
   const bytes = await readSmallFile(fs, entry, limit);
   const logs: Uint8Array[] = [];
   const logsFound: string[] = [];
+  const found: Uint8Array[] = [];
   for (const name of logNamesFor(entry.name)) {
     try {
       const log = await fs.lookup(`${dirOf(entry.path)}/${name}`);
-      logs.push(await readSmallFile(fs, log, limit));
+      const data = await readSmallFile(fs, log, limit);
+      logs.push(data);
       logsFound.push(name);
+      found.push(data);
     } catch (e) {
       if (!(e instanceof BootprobeError)) throw e;
       logs.push(new Uint8Array(0));
     }
   }
   const hive = openHive(bytes, { logs, strict: options.strict === true, name: entry.path });
-  return { hive, entry, logsFound };
+  return { hive, entry, logsFound, logs: found };
 }
 
 export interface OpenedHive {

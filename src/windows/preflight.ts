@@ -8,7 +8,7 @@
 import type { BcdObject, BcdStore } from '../bcd/index.js';
 import { readBcdStore } from '../bcd/index.js';
 import { BootprobeError } from '../errors.js';
-import type { FileSystem } from '../fs/file-system.js';
+import type { FileSystem, FsEntry } from '../fs/file-system.js';
 import { NtfsFileSystem } from '../fs/ntfs/ntfs.js';
 import { ntfsWriteBlockers } from '../fs/ntfs/volume-state.js';
 import type { ImageFormat } from '../image/disk-image.js';
@@ -183,7 +183,8 @@ export async function preflight(disk: BlockDevice, options: PreflightOptions = {
   if (storeAt?.probe.fs) {
     const where = `${winPath(storeAt.bcdPath)} on partition ${storeAt.probe.volume.index}`;
     try {
-      const entry = await storeAt.probe.fs.lookup(storeAt.bcdPath);
+      // The walk already looked the store up (VolumeProbe.bcd): its entry is the file to read.
+      const entry = storeAt.probe.bcd ?? (await storeAt.probe.fs.lookup(storeAt.bcdPath));
       const file = await readHiveFile(storeAt.probe.fs, entry);
       const hive = file.hive;
       if (!hive.getKey('\\Objects'))
@@ -845,13 +846,13 @@ async function checkBootTools(
   t: PreflightOptions['target'] | null,
   check: Check,
 ): Promise<void> {
-  const found: { v: VolumeProbe; fs: FileSystem; path: string }[] = [];
+  const found: { v: VolumeProbe; fs: FileSystem; entry: FsEntry }[] = [];
   for (const v of walk.volumes) {
     if (!v.fs) continue;
     for (const path of BOOT_TOOLS) {
       try {
         const e = await v.fs.lookup(path);
-        if (!e.isDirectory) found.push({ v, fs: v.fs, path: e.path });
+        if (!e.isDirectory) found.push({ v, fs: v.fs, entry: e });
       } catch (e) {
         if (!(e instanceof BootprobeError)) throw e;
       }
@@ -861,9 +862,9 @@ async function checkBootTools(
   const notes: string[] = [];
   let failed = false;
   for (const f of found) {
-    const where = `${winPath(f.path)} on partition ${f.v.volume.index}`;
+    const where = `${winPath(f.entry.path)} on partition ${f.v.volume.index}`;
     try {
-      const pe = await readPe(await f.fs.openFile(await f.fs.lookup(f.path)));
+      const pe = await readPe(await f.fs.openFile(f.entry));
       if (t) {
         const verdict = canRunOn(pe, t.version, t.arch);
         if (!verdict.ok) {

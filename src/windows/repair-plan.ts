@@ -59,7 +59,7 @@ export async function locateStore(walk: DiskWalk): Promise<StoreInImage> {
       hint: 'pre-flight the image to see why; `--transplant DONOR` needs an existing \\Boot\\BCD or \\EFI\\Microsoft\\Boot\\BCD to replace (create one with bcdboot)',
     });
   }
-  const entry = await at.probe.fs.lookup(at.path);
+  const entry = at.probe.bcd ?? (await at.probe.fs.lookup(at.path));
   return { probe: at.probe, fs: at.probe.fs, entry, logs: [] };
 }
 
@@ -135,18 +135,11 @@ export function planStoreRepair(
   };
 }
 
-/** Reads the store of an image for repair: the hive (logs replayed) and its logs' bytes. */
+/** Reads the store of an image for repair: the hive (logs replayed) and the bytes of the logs found beside it. */
 export async function readStoreForRepair(at: StoreInImage): Promise<{ hive: Hive; logs: Uint8Array[] }> {
   const file = await readHiveFile(at.fs, at.entry);
   at.logs = file.logsFound;
-  const logs: Uint8Array[] = [];
-  for (const name of file.logsFound) {
-    const dir = at.entry.path.slice(0, at.entry.path.lastIndexOf('/')) || '/';
-    const e = await at.fs.lookup(`${dir}/${name}`);
-    const r = await at.fs.openFile(e);
-    logs.push(await r.read(0, Math.min(r.size, 64 * 1024 * 1024)));
-  }
-  return { hive: file.hive, logs };
+  return { hive: file.hive, logs: file.logs };
 }
 
 export const describeTarget = (t: StoreInImage): string =>

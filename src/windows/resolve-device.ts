@@ -7,7 +7,7 @@
 import { elementText } from '../bcd/element.js';
 import type { BcdDeviceDescriptor, BcdObject, BcdPartitionDescriptor } from '../bcd/index.js';
 import { describePartition, hex8 } from '../bcd/index.js';
-import type { PartitionTable } from '../volume/partition.js';
+import type { Partition, PartitionTable } from '../volume/partition.js';
 import { SYSTEM32_PATH, type VolumeProbe, winPath } from './boot-volume.js';
 
 /** Element types a locate device names (bcd.md §4): `path` for device, `systemroot` for osdevice. */
@@ -34,54 +34,64 @@ export interface ResolveContext {
 
 const bare = (g: string) => g.replace(/^\{|\}$/g, '').toLowerCase();
 
-/** The image volume a partition= device names, or why none matches. */
-export function matchPartition(
+/** The partition of this disk a partition= device names (bcd.md §7.3), or why none matches. */
+export function findPartition(
   d: BcdPartitionDescriptor,
   table: PartitionTable,
-  volumes: readonly VolumeProbe[],
-): { volume: VolumeProbe | null; detail: string } {
+): { partition: Partition | null; detail: string } {
   const what = describePartition(d);
   if (d.diskSignature !== null && d.partitionOffset !== null) {
     if (table.scheme !== 'mbr' || table.diskSignature === null)
       return {
-        volume: null,
+        partition: null,
         detail: `partition= ${what} names an MBR disk, this image is ${table.scheme.toUpperCase()}`,
       };
     const own = Number.parseInt(table.diskSignature, 16);
     if (d.diskSignature !== own)
       return {
-        volume: null,
+        partition: null,
         detail: `partition= names disk signature 0x${hex8(d.diskSignature)} (offset ${d.partitionOffset}), this disk's signature is 0x${hex8(own)}`,
       };
-    const v = volumes.find((p) => BigInt(p.volume.start) === d.partitionOffset) ?? null;
-    return v
+    const p = table.partitions.find((x) => BigInt(x.start) === d.partitionOffset) ?? null;
+    return p
       ? {
-          volume: v,
-          detail: `partition= disk signature 0x${hex8(own)}, offset ${d.partitionOffset}: partition ${v.volume.index}`,
+          partition: p,
+          detail: `partition= disk signature 0x${hex8(own)}, offset ${d.partitionOffset}: partition ${p.index}`,
         }
       : {
-          volume: null,
+          partition: null,
           detail: `partition= disk signature 0x${hex8(own)}: no partition starts at offset ${d.partitionOffset}`,
         };
   }
   if (d.diskGuid !== null && d.partitionGuid !== null) {
     if (table.scheme !== 'gpt' || table.diskGuid === null)
       return {
-        volume: null,
+        partition: null,
         detail: `partition= ${what} names a GPT disk, this image is ${table.scheme.toUpperCase()}`,
       };
     if (bare(d.diskGuid) !== bare(table.diskGuid))
       return {
-        volume: null,
+        partition: null,
         detail: `partition= names GPT disk ${d.diskGuid}, this disk is {${bare(table.diskGuid)}}`,
       };
-    const v =
-      volumes.find((p) => p.volume.guid !== null && bare(p.volume.guid) === bare(d.partitionGuid!)) ?? null;
-    return v
-      ? { volume: v, detail: `partition= GPT partition ${d.partitionGuid}: partition ${v.volume.index}` }
-      : { volume: null, detail: `partition= disk ${d.diskGuid}: no partition ${d.partitionGuid} on it` };
+    const want = bare(d.partitionGuid);
+    const p = table.partitions.find((x) => x.guid !== null && bare(x.guid) === want) ?? null;
+    return p
+      ? { partition: p, detail: `partition= GPT partition ${d.partitionGuid}: partition ${p.index}` }
+      : { partition: null, detail: `partition= disk ${d.diskGuid}: no partition ${d.partitionGuid} on it` };
   }
-  return { volume: null, detail: `partition= ${what}: neither an MBR nor a GPT partition` };
+  return { partition: null, detail: `partition= ${what}: neither an MBR nor a GPT partition` };
+}
+
+/** The probed volume a partition= device names, or why none matches. */
+export function matchPartition(
+  d: BcdPartitionDescriptor,
+  table: PartitionTable,
+  volumes: readonly VolumeProbe[],
+): { volume: VolumeProbe | null; detail: string } {
+  const { partition, detail } = findPartition(d, table);
+  const volume = partition ? (volumes.find((v) => v.volume.index === partition.index) ?? null) : null;
+  return { volume, detail };
 }
 
 /** Resolves one device descriptor of `object` (see the file comment). */

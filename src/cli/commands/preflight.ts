@@ -2,6 +2,7 @@
 // over each template and every check with its status, cause and fix. Exit 0 when every image passes, 1 when one
 // fails, 3 when one cannot be read (the others are still checked and printed).
 
+import { isHiveDevice } from '../../api/inspect.js';
 import { readBcdStore } from '../../bcd/index.js';
 import { BootprobeError } from '../../errors.js';
 import type { DiskImage } from '../../image/disk-image.js';
@@ -30,7 +31,7 @@ export async function preflightImage(
 ): Promise<PreflightOutcome> {
   let image: DiskImage | null = null;
   try {
-    if (await isHiveFile(ctx, path)) {
+    if (await isHiveDevice(await ctx.openFile(path))) {
       // A BCD file on its own (bcdedit /export, a store copied off a template): the store checks only.
       const loaded = await loadHive(ctx, path, {});
       if (!loaded.isBcd)
@@ -63,12 +64,6 @@ export async function preflightImage(
   } finally {
     await image?.close();
   }
-}
-
-/** A registry hive starts with "regf" (regf.md §3); anything else is opened as a disk image. */
-async function isHiveFile(ctx: CliContext, path: string): Promise<boolean> {
-  const dev = await ctx.openFile(path);
-  return dev.size >= 4096 && new TextDecoder('latin1').decode(await dev.read(0, 4)) === 'regf';
 }
 
 const STATUS_WIDTH = 6;

@@ -10,7 +10,8 @@ import { REG, type RegistryValue } from '../../hive/key.js';
 import { decodeUtf16, toHex } from '../../io/byte-view.js';
 import type { PartitionTable } from '../../volume/partition.js';
 import { readPartitionTable } from '../../volume/partition-table.js';
-import { findBcdStores, readSmallFile } from '../../windows/find-bcd.js';
+import { findBcdStores } from '../../windows/find-bcd.js';
+import { MAX_WHOLE_HIVE, readHiveFile } from '../../windows/hive-file.js';
 import type { CliContext } from '../context.js';
 import { parsePartition } from './files.js';
 
@@ -20,9 +21,6 @@ export interface RegOptions {
   json?: boolean;
   prefix?: string;
 }
-
-/** Hives are read whole (they are parsed in memory); this bounds what a damaged size field can make us allocate. */
-const MAX_HIVE = 1024 * 1024 * 1024;
 
 export interface LoadedHive {
   hive: Hive;
@@ -40,7 +38,7 @@ export async function loadHive(ctx: CliContext, target: string, opts: RegOptions
   const head = dev.size >= 4 ? await dev.read(0, 4) : new Uint8Array(0);
   const strict = ctx.globals.strict === true;
   if (String.fromCharCode(...head) === 'regf') {
-    if (dev.size > MAX_HIVE)
+    if (dev.size > MAX_WHOLE_HIVE)
       throw new BootprobeError('HIVE_BASE_BLOCK', `${target}: ${dev.size} bytes is not a hive size`);
     const bytes = await dev.read(0, dev.size);
     const logs: Uint8Array[] = [];
@@ -84,19 +82,8 @@ export async function loadHive(ctx: CliContext, target: string, opts: RegOptions
     where = `partition ${found.partition.index}`;
   }
   const entry = await fs.lookup(filePath);
-  const bytes = await readSmallFile(fs, entry, MAX_HIVE);
-  const dir = entry.path.slice(0, entry.path.lastIndexOf('/')) || '/';
-  const logs: Uint8Array[] = [];
-  for (const name of logNamesFor(entry.name)) {
-    try {
-      const log = await fs.lookup(`${dir}/${name}`);
-      logs.push(await readSmallFile(fs, log, MAX_HIVE));
-    } catch (e) {
-      if (!(e instanceof BootprobeError)) throw e;
-      logs.push(new Uint8Array(0));
-    }
-  }
-  const hive = openHive(bytes, { logs, strict, name: entry.path });
+  // The hive with the .LOG files beside it, read as pre-flight reads a store (windows/hive-file.ts).
+  const { hive } = await readHiveFile(fs, entry, { strict, limit: MAX_WHOLE_HIVE });
   return {
     hive,
     table: await readPartitionTable(image),

@@ -7,6 +7,7 @@
 // with --in-place, and then every byte range overwritten is first saved to an undo record.
 import { copyFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isHiveDevice } from '../../api/inspect.js';
 import { readBcdStore } from '../../bcd/index.js';
 import { BootprobeError } from '../../errors.js';
 import type { FileSystem } from '../../fs/file-system.js';
@@ -51,14 +52,9 @@ export interface RepairOptions {
 const usage = (message: string, hint = 'see `bootprobe repair --help`') =>
   new BootprobeError('USAGE', message, { hint });
 
-async function isHive(ctx: CliContext, p: string): Promise<boolean> {
-  const dev = await ctx.openFile(p);
-  return dev.size >= 4096 && new TextDecoder('latin1').decode(await dev.read(0, 4)) === 'regf';
-}
-
 /** The donor's store: a BCD file, or the store an image's boot walk finds. */
 async function loadDonor(ctx: CliContext, donor: string): Promise<RepairMode> {
-  if (await isHive(ctx, donor)) {
+  if (await isHiveDevice(await ctx.openFile(donor))) {
     const loaded = await loadHive(ctx, donor, {});
     return { kind: 'transplant', donor: loaded.hive, donorName: donor };
   }
@@ -86,7 +82,8 @@ export async function repairCommand(ctx: CliContext, target: string, opts: Repai
   const kind = chosenMode(opts);
   const mode: RepairMode = kind === 'transplant' ? await loadDonor(ctx, opts.transplant!) : { kind };
   const customization = opts.customization !== false;
-  if (await isHive(ctx, target)) return repairStoreFile(ctx, target, mode, opts, customization);
+  if (await isHiveDevice(await ctx.openFile(target)))
+    return repairStoreFile(ctx, target, mode, opts, customization);
 
   const image = await ctx.openImage(target);
   const walk = await walkDisk(image);
