@@ -6,6 +6,7 @@
 import {
   BootprobeError,
   FileListAccess,
+  generalizeIntoChild,
   generalizeStore,
   type Inspection,
   type IoStats,
@@ -328,15 +329,28 @@ function renderRepair(o: Outcome, all: readonly Chosen[]): HTMLElement | null {
     { class: 'button', type: 'button', 'data-testid': 'download-generalized' },
     'Download generalized store',
   );
+  // A differencing child needs a VHD or VHDX template (a raw disk has no child format).
+  const format = res.image?.format;
+  const childButton =
+    format === 'vhd' || format === 'vhdx'
+      ? h(
+          'button',
+          { class: 'button', type: 'button', 'data-testid': 'download-child' },
+          `Download repaired child (.${format})`,
+        )
+      : null;
   box.append(
     h(
       'p',
       { class: 'muted' },
       'The store as sysprep /generalize leaves it (bootprobe repair --generalize): devices become locate=, so it ' +
         'boots from whichever disk it is attached as. The template itself is never written: put the downloaded ' +
-        `store in its place (${res.kind === 'image' ? (res.report.store?.path ?? '\\Boot\\BCD') : 'the store you chose'}).`,
+        `store in its place (${res.kind === 'image' ? (res.report.store?.path ?? '\\Boot\\BCD') : 'the store you chose'})` +
+        (childButton
+          ? ', or save the repaired child beside the template and deploy the child (bootprobe repair --generalize --child).'
+          : '.'),
     ),
-    h('div', { class: 'buttons' }, storeButton),
+    h('div', { class: 'buttons' }, storeButton, childButton ?? ''),
     out,
   );
   const changes = (p: RepairPlan): (string | Node)[] => [
@@ -371,6 +385,29 @@ function renderRepair(o: Outcome, all: readonly Chosen[]): HTMLElement | null {
         ...changes(p),
       );
       download(repaired.fileName, p.bytes);
+    } catch (e) {
+      failed(e);
+    }
+  });
+  childButton?.addEventListener('click', async () => {
+    out.textContent = 'writing the child…';
+    try {
+      const child = await generalizeIntoChild(o.chosen.file, {
+        name: o.chosen.path,
+        files: files(),
+        customization: customization(),
+      });
+      out.textContent = '';
+      out.append(
+        h(
+          'p',
+          { 'data-testid': 'child-result', 'data-verdict': child.after.verdict },
+          `${child.fileName} (${bytes(child.bytes.length)}): ${child.where} rewritten; through its parent it pre-flights ${child.after.verdict.toUpperCase()}. Save it beside ${o.chosen.file.name}.`,
+        ),
+        ...changes(child.plan),
+        ...child.written.map((w) => h('p', { class: 'muted' }, w)),
+      );
+      download(child.fileName, child.bytes);
     } catch (e) {
       failed(e);
     }

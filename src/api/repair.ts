@@ -1,28 +1,30 @@
 // Repair from the page (issue 10): the store of an image or a BCD file generalized as sysprep /generalize leaves it
 // (known-answers.md §2), planned by windows/repair-plan.ts exactly as `bootprobe repair --generalize` plans it, and
 // handed back as bytes — the store alone, or a small differencing child of the template that holds the repaired
-// store (its parent locator names the template's file, so it works placed beside it). The template is only read;
-// the child is built in memory through the image writer and re-read through the whole stack before it is returned.
+// store (its parent locator names the template's file, so it works placed beside it). The template is only read:
+// the file system write is staged in memory over it, the child is made holding the blocks that write touched
+// (image/create-image.ts createChild), and it is re-read through the whole stack before it is returned.
 import { readBcdStore } from '../bcd/index.js';
 import { BootprobeError } from '../errors.js';
 import { openFileSystem } from '../fs/open-fs.js';
 import { openHive } from '../hive/hive.js';
 import { createChild, type DynamicFormat } from '../image/create-image.js';
 import type { DiskImage } from '../image/disk-image.js';
-import { openImageForWrite } from '../image/open-writable.js';
 import { type BlockDevice, requireWritable } from '../io/block-device.js';
 import { bytesEqual } from '../io/byte-view.js';
 import { anyBasename, type FileAccess } from '../io/file-access.js';
 import { MemoryDevice } from '../io/memory-device.js';
+import { StagingDevice } from '../io/staging-device.js';
 import { partitionDevice, readPartitionTable } from '../volume/partition-table.js';
 import { walkDisk, winPath } from '../windows/boot-volume.js';
 import { type PreflightReport, preflight, preflightStore } from '../windows/preflight.js';
 import {
   describeTarget,
   locateStore,
-  planStoreRepair,
+  planGeneralize,
   type RepairPlan,
   readStoreForRepair,
+  writeStore,
 } from '../windows/repair-plan.js';
 import { isHiveDevice, readHiveDevice } from './inspect.js';
 import {
@@ -59,7 +61,7 @@ export async function generalizeStore(
     let fileName: string;
     if (await isHiveDevice(dev)) {
       const loaded = await readHiveDevice(dev, name, options.files, options.strict === true);
-      plan = planStoreRepair(loaded.hive, { kind: 'generalize' }, null, null);
+      plan = planGeneralize(loaded.hive, null);
       where = name;
       fileName = loaded.hive.name;
     } else {
@@ -67,7 +69,7 @@ export async function generalizeStore(
       const walk = await walkDisk(image);
       const at = await locateStore(walk);
       const { hive, logs } = await readStoreForRepair(at);
-      plan = planStoreRepair(hive, { kind: 'generalize' }, walk, at, logs);
+      plan = planGeneralize(hive, at, logs);
       where = describeTarget(at);
       fileName = at.entry.name;
     }
@@ -146,40 +148,23 @@ export async function generalizeIntoChild(
     const walk = await walkDisk(image);
     const at = await locateStore(walk);
     const { hive, logs } = await readStoreForRepair(at);
-    const plan = planStoreRepair(hive, { kind: 'generalize' }, walk, at, logs);
+    const plan = planGeneralize(hive, at, logs);
     const base = anyBasename(name);
     const fileName = options.childName ?? childNameFor(name, format);
 
-    // The child is built in memory: an empty differencing disk over the template, then the store written into it.
+    // The write is staged in memory over the template, then the child is made holding the blocks it touched.
+    const staging = new StagingDevice(image);
+    const written = await writeStore(staging, at.probe.volume.index, at.entry.path, plan.bytes);
     const out = new MemoryDevice(new Uint8Array(0), { writable: true });
-    await createChild(image, requireWritable(out, fileName), format, {
-      relative: `.\\${base}`,
-      absolute: options.parentPath ?? base,
-    });
+    await createChild(
+      image,
+      requireWritable(out, fileName),
+      format,
+      { relative: `.\\${base}`, absolute: options.parentPath ?? base },
+      { device: staging, ranges: staging.pending },
+    );
     // The child finds its parent by the locator just written: the template's own (already open) device.
     const files = parentAccess(base, dev, options.files);
-    const child = await openImageForWrite(out, { path: fileName, files, checkChildren: false });
-    let written: string[];
-    try {
-      const p = (await readPartitionTable(child)).partitions.find((x) => x.index === at.probe.volume.index);
-      if (!p)
-        throw new BootprobeError('PARTITION_CHOICE', `partition ${at.probe.volume.index} vanished`, {
-          kind: 'corrupt',
-        });
-      const fs = await openFileSystem(partitionDevice(child, p), `partition ${p.index}`);
-      if (!fs.planReplaceFile)
-        throw new BootprobeError(
-          'UNSAFE_WRITE',
-          `partition ${p.index} (${fs.type}) cannot be written by bootprobe`,
-          {
-            kind: 'unsupported',
-          },
-        );
-      written = [...(await (await fs.planReplaceFile(at.entry.path, plan.bytes)).commit()).changes];
-      await child.flush();
-    } finally {
-      await child.close();
-    }
     const bytes = out.data.slice();
 
     // Read back through the whole stack, read-only: the store is there byte for byte, then pre-flight it.

@@ -2,7 +2,14 @@
 // whole disk, chain flattened (`convert`). The parent is only read. Paths are given by the caller (the CLI knows the
 // host's path rules); this module decides what goes in the locators (vhd-vhdx.md §1.4, §2.4).
 import { BootprobeError, hex } from '../errors.js';
-import { bytesEqual, isAllZero, parseGuid, type WritableDevice } from '../io/index.js';
+import {
+  type BlockDevice,
+  bytesEqual,
+  isAllZero,
+  parseGuid,
+  type StagedRange,
+  type WritableDevice,
+} from '../io/index.js';
 import type { DiskImage } from './disk-image.js';
 import { type BlockSource, VHD_DEFAULT_BLOCK_SIZE, VHD_MAX_SIZE, writeNewVhd } from './vhd/vhd-create.js';
 import { VhdImage } from './vhd/vhd-image.js';
@@ -25,22 +32,55 @@ export interface CreateChildResult {
   parentId: string;
   locators: { kind: string; value: string }[];
   fileSize: number;
+  /** Blocks the child holds (0 for an empty child). */
+  blocksAllocated: number;
+}
+
+/**
+ * What a new child holds besides nothing: the blocks of `device` (the parent seen through staged writes, same size)
+ * that `ranges` touch, each copied whole and marked entirely present in the child (VHD bitmap all set, VHDX
+ * PAYLOAD_BLOCK_FULLY_PRESENT: §1.5, §2.5), so no sector bitmap has to be merged with the parent's. A repair of a
+ * few sectors costs one child block (2 MiB) per block it touches, which is what the image writer's copy-on-write
+ * allocates too.
+ */
+export interface ChildContent {
+  device: BlockDevice;
+  /** The written ranges (a StagingDevice's `pending`). */
+  ranges: readonly StagedRange[];
+}
+
+/** The block source for `content` in blocks of `blockSize`. */
+function touchedBlocks(content: ChildContent, blockSize: number): BlockSource {
+  const blocks = new Set<number>();
+  for (const r of content.ranges) {
+    if (r.data.length === 0) continue;
+    const last = Math.floor((r.offset + r.data.length - 1) / blockSize);
+    for (let b = Math.floor(r.offset / blockSize); b <= last; b++) blocks.add(b);
+  }
+  return async (b, put) => {
+    if (!blocks.has(b)) return;
+    const start = b * blockSize;
+    await put(0, await content.device.read(start, Math.min(blockSize, content.device.size - start)));
+  };
 }
 
 /** §1.4: the parent unicode name field holds 256 UTF-16 units. */
 const VHD_NAME_UNITS = 256;
 
 /**
- * Writes an empty differencing disk of `format` over `parent` into `out`. VHD: W2ru (relative) and W2ku (absolute)
- * locators and the parent's name; VHDX: parent_linkage (the parent's DataWriteGuid), relative_path and
- * absolute_win32_path, block size 2 MiB and the parent's sector sizes and virtual disk id (§2.4).
+ * Writes a differencing disk of `format` over `parent` into `out`, empty or holding `content`. VHD: W2ru (relative)
+ * and W2ku (absolute) locators and the parent's name; VHDX: parent_linkage (the parent's DataWriteGuid),
+ * relative_path and absolute_win32_path, block size 2 MiB and the parent's sector sizes and virtual disk id (§2.4).
  */
 export async function createChild(
   parent: DiskImage,
   out: WritableDevice,
   format: DynamicFormat,
   paths: ParentPaths,
+  content?: ChildContent,
 ): Promise<CreateChildResult> {
+  if (content && content.device.size !== parent.size)
+    throw new RangeError(`child content is ${content.device.size} bytes; the parent is ${parent.size}`);
   if (format === 'vhd') {
     if (!(parent instanceof VhdImage)) {
       throw new BootprobeError(
@@ -55,13 +95,18 @@ export async function createChild(
       { code: 'W2ru' as const, path: paths.relative },
       { code: 'W2ku' as const, path: paths.absolute },
     ];
-    const r = await writeNewVhd(out, {
-      size: f.currentSize,
-      blockSize: parent.header?.blockSize ?? VHD_DEFAULT_BLOCK_SIZE,
-      // The child's geometry is its parent's, so every reader sizes both alike (§1.2 "Virtual size").
-      geometry: { cylinders: f.cylinders, heads: f.heads, sectorsPerTrack: f.sectorsPerTrack },
-      parent: { uniqueId: f.uniqueIdBytes, name, locators },
-    });
+    const bs = parent.header?.blockSize ?? VHD_DEFAULT_BLOCK_SIZE;
+    const r = await writeNewVhd(
+      out,
+      {
+        size: f.currentSize,
+        blockSize: bs,
+        // The child's geometry is its parent's, so every reader sizes both alike (§1.2 "Virtual size").
+        geometry: { cylinders: f.cylinders, heads: f.heads, sectorsPerTrack: f.sectorsPerTrack },
+        parent: { uniqueId: f.uniqueIdBytes, name, locators },
+      },
+      content && touchedBlocks(content, bs),
+    );
     return {
       format,
       parentId: f.uniqueId,
@@ -70,6 +115,7 @@ export async function createChild(
         { kind: 'parent name', value: name },
       ],
       fileSize: r.fileSize,
+      blocksAllocated: r.blocksAllocated,
     };
   }
   if (!(parent instanceof VhdxImage)) {
@@ -95,19 +141,24 @@ export async function createChild(
     { key: 'absolute_win32_path', value: paths.absolute },
   ];
   const page83 = m.page83 ? (parseGuid(m.page83) ?? undefined) : undefined;
-  const r = await writeNewVhdx(out, {
-    size: m.virtualSize,
-    blockSize: VHDX_CHILD_BLOCK_SIZE,
-    logicalSectorSize: m.logicalSectorSize as 512 | 4096,
-    physicalSectorSize: m.physicalSectorSize as 512 | 4096,
-    ...(page83 ? { page83 } : {}),
-    parent: { entries },
-  });
+  const r = await writeNewVhdx(
+    out,
+    {
+      size: m.virtualSize,
+      blockSize: VHDX_CHILD_BLOCK_SIZE,
+      logicalSectorSize: m.logicalSectorSize as 512 | 4096,
+      physicalSectorSize: m.physicalSectorSize as 512 | 4096,
+      ...(page83 ? { page83 } : {}),
+      parent: { entries },
+    },
+    content && touchedBlocks(content, VHDX_CHILD_BLOCK_SIZE),
+  );
   return {
     format,
     parentId: parent.header.dataWriteGuid,
     locators: entries.map((e) => ({ kind: e.key, value: e.value })),
     fileSize: r.fileSize,
+    blocksAllocated: r.blocksAllocated,
   };
 }
 

@@ -13,7 +13,10 @@ import {
 } from '../bcd/index.js';
 import { BootprobeError } from '../errors.js';
 import type { FileSystem, FsEntry } from '../fs/file-system.js';
+import { openFileSystem } from '../fs/open-fs.js';
 import { editableFromHive, encodeHive, type Hive, nextHiveSequence } from '../hive/index.js';
+import type { BlockDevice } from '../io/block-device.js';
+import { partitionDevice, readPartitionTable } from '../volume/partition-table.js';
 import type { DiskWalk, VolumeProbe } from './boot-volume.js';
 import { winPath } from './boot-volume.js';
 import { readHiveFile } from './hive-file.js';
@@ -85,7 +88,7 @@ export function planStoreRepair(
   target: StoreInImage | null,
   oldLogs: readonly Uint8Array[] = [],
 ): RepairPlan {
-  const before = readBcdStore(hive.root);
+  if (mode.kind === 'generalize') return planGeneralize(hive, target, oldLogs);
   const source = mode.kind === 'transplant' ? mode.donor : hive;
   if (mode.kind === 'transplant' && !source.getKey('\\Objects'))
     throw new BootprobeError('BCD_INVALID', `${mode.donorName} is a registry hive but not a BCD store`, {
@@ -93,43 +96,73 @@ export function planStoreRepair(
     });
   const editable = editableFromHive(source, { allowRecovered: true });
   let result: BcdEditResult;
-  const notes: string[] = [];
-  if (mode.kind === 'generalize') {
-    result = generalizeBcd(editable);
+  if (!walk) {
+    if (mode.kind === 'retarget')
+      throw new BootprobeError(
+        'BCD_EDIT',
+        'retarget needs the disk the store is to point at: give the image, not the store file',
+        {
+          kind: 'usage',
+        },
+      );
+    result = { hive: editable, store: readBcdStore(editable.root), changes: [], notes: [] };
   } else {
-    if (!walk) {
-      if (mode.kind === 'retarget')
-        throw new BootprobeError(
-          'BCD_EDIT',
-          'retarget needs the disk the store is to point at: give the image, not the store file',
-          {
-            kind: 'usage',
-          },
-        );
-      result = { hive: editable, store: readBcdStore(editable.root), changes: [], notes: [] };
-    } else {
-      const roles = targetRoles(walk, target?.probe ?? null);
-      result = retargetBcd(editable, targetDiskFromTable(walk.table, roles));
-    }
-    if (mode.kind === 'transplant')
-      notes.push(`the store is ${mode.donorName}'s, ${walk ? 'retargeted to this disk' : 'as it is'}`);
+    const roles = targetRoles(walk, target?.probe ?? null);
+    result = retargetBcd(editable, targetDiskFromTable(walk.table, roles));
   }
-  notes.push(...result.notes);
-  // The new file's sequence numbers are above the old file's and its logs' (and the donor's), so nothing replays.
-  const sequence = Math.max(
-    nextHiveSequence(hive.bytes, oldLogs),
-    mode.kind === 'transplant' ? nextHiveSequence(mode.donor.bytes) : 0,
+  if (mode.kind === 'retarget') return finishPlan(mode.kind, hive, result, [], target, oldLogs);
+  // The donor's sequence numbers count too, so nothing of either replays over the new file.
+  return finishPlan(
+    mode.kind,
+    hive,
+    { ...result, changes: [] },
+    [`the store is ${mode.donorName}'s, ${walk ? 'retargeted to this disk' : 'as it is'}`],
+    target,
+    oldLogs,
+    nextHiveSequence(mode.donor.bytes),
   );
+}
+
+/**
+ * `planStoreRepair` for generalize alone (what the page and the library's generalizeStore use): kept apart so a
+ * bundle that only generalizes does not carry the retarget code.
+ */
+export function planGeneralize(
+  hive: Hive,
+  target: StoreInImage | null,
+  oldLogs: readonly Uint8Array[] = [],
+): RepairPlan {
+  return finishPlan(
+    'generalize',
+    hive,
+    generalizeBcd(editableFromHive(hive, { allowRecovered: true })),
+    [],
+    target,
+    oldLogs,
+  );
+}
+
+/** The new hive bytes and the listing diff of an edit of `hive` (the store as it is). */
+function finishPlan(
+  mode: RepairMode['kind'],
+  hive: Hive,
+  result: BcdEditResult,
+  notes: string[],
+  target: StoreInImage | null,
+  oldLogs: readonly Uint8Array[],
+  otherSequence = 0,
+): RepairPlan {
+  const before = readBcdStore(hive.root);
+  // The new file's sequence numbers are above the old file's and its logs', so no stale log replays over it.
+  const sequence = Math.max(nextHiveSequence(hive.bytes, oldLogs), otherSequence);
   const bytes = encodeHive(result.hive, { sequence });
-  const after = result.store;
-  const listing = bcdListingDiff(before, after);
   return {
-    mode: mode.kind,
+    mode,
     before,
-    after,
-    changes: mode.kind === 'transplant' ? [] : result.changes,
-    notes,
-    listing,
+    after: result.store,
+    changes: result.changes,
+    notes: [...notes, ...result.notes],
+    listing: bcdListingDiff(before, result.store),
     bytes,
     target,
   };
@@ -144,3 +177,28 @@ export async function readStoreForRepair(at: StoreInImage): Promise<{ hive: Hive
 
 export const describeTarget = (t: StoreInImage): string =>
   `${winPath(t.entry.path)} on partition ${t.probe.volume.index}`;
+
+/** Plans and commits the store's rewrite on one volume of `disk` (a staging device or a writable image). */
+export async function writeStore(
+  disk: BlockDevice,
+  partition: number,
+  storePath: string,
+  bytes: Uint8Array,
+): Promise<string[]> {
+  const table = await readPartitionTable(disk);
+  const p = table.partitions.find((x) => x.index === partition);
+  if (!p)
+    throw new BootprobeError('PARTITION_CHOICE', `partition ${partition} vanished`, { kind: 'corrupt' });
+  const fs: FileSystem = await openFileSystem(partitionDevice(disk, p), `partition ${partition}`);
+  if (!fs.planReplaceFile)
+    throw new BootprobeError(
+      'UNSAFE_WRITE',
+      `partition ${partition} (${fs.type}) cannot be written by bootprobe`,
+      {
+        kind: 'unsupported',
+      },
+    );
+  const plan = await fs.planReplaceFile(storePath, bytes);
+  await plan.commit();
+  return [...plan.changes];
+}

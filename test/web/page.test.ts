@@ -1,7 +1,8 @@
 // The offline page in a real browser (issue 10 "Must show"): for every pre-flight fixture (each verdict path), the
 // two VHD samples, store files on their own and a differencing child with its parent, the page's verdict, checks
 // and bcdedit listing equal what the CLI prints for the same file (`preflight --json`, `bcd`); a folder gives the
-// `scan` table; "download generalized store" gives the bytes `repair --generalize` writes; a 127 GiB dynamic VHDX
+// `scan` table; "download generalized store" gives the bytes `repair --generalize` writes, "download repaired
+// child" a child that pre-flights PASS beside its template; a 127 GiB dynamic VHDX
 // is pre-flighted reading under 2 MB; and no request leaves the page. Screenshots of a failing and a passing
 // template go to docs/screenshots/ (README shows them).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -225,6 +226,49 @@ describe('page — repair: download the generalized store', () => {
     const after = JSON.parse(cli(['preflight', '--json', saved]).stdout);
     expect(after).toMatchObject({ verdict: 'pass', generalized: true });
   });
+});
+
+describe('page — repair: download a differencing child that holds the repair', () => {
+  // VHD (the sample, MBR) and VHDX (partition= devices on this disk; gen 2 GPT+ESP with a FAT store).
+  for (const [template, inner, part] of [
+    ['template.vhd', '/Boot/BCD', '1'],
+    ['gen1-partition-devices.vhdx', '/Boot/BCD', '1'],
+    ['gen2.vhdx', '/EFI/Microsoft/Boot/BCD', '1'],
+  ] as const) {
+    it(`${template}: placed beside the template, the child pre-flights PASS and holds the store \`repair --generalize\` writes`, async () => {
+      const child = await openPage(browser);
+      pages.push(child);
+      await checkFiles(child.page, [path.join(LIB, template)]);
+      const [download] = await Promise.all([
+        child.page.waitForEvent('download'),
+        child.page.click('[data-testid="download-child"]'),
+      ]);
+      const ext = path.extname(template);
+      const name = `${path.basename(template, ext)}-generalized${ext}`;
+      expect(download.suggestedFilename()).toBe(name);
+      expect(await child.page.getAttribute('[data-testid="child-result"]', 'data-verdict')).toBe('pass');
+      // Beside a copy of the template, in a folder of its own, as a user would save it.
+      const dir = path.join(tmp.dir, `child-${path.basename(template, ext)}`);
+      mkdirSync(dir);
+      copyFileSync(path.join(LIB, template), path.join(dir, template));
+      await download.saveAs(path.join(dir, name));
+      const info = JSON.parse(cli(['info', '--json', name], dir).stdout);
+      expect(info.variant).toBe('differencing');
+      const after = cli(['preflight', '--json', name], dir);
+      expect(after.code, after.stderr).toBe(0);
+      expect(JSON.parse(after.stdout)).toMatchObject({ verdict: 'pass', generalized: true });
+      // The store in the child is byte for byte what the CLI's repair writes.
+      const out = path.join(dir, `cli-repaired${ext}`);
+      const rep = cli(['repair', template, '--generalize', '--child', out], dir);
+      expect(rep.code, rep.stderr).toBe(0);
+      const cat = (img: string) =>
+        execFileSync(process.execPath, [CLI, 'cat', '-p', part, img, inner], { cwd: dir, maxBuffer: 64 << 20 });
+      expect(Buffer.compare(cat(name), cat(out))).toBe(0);
+      // The template is only read: a child is small, and no request left the page.
+      expect(readFileSync(path.join(dir, name)).length).toBeLessThan(16 << 20);
+      expect(foreignRequests(child.requests)).toEqual([]);
+    });
+  }
 });
 
 describe('page — a folder of templates gives the scan table', () => {

@@ -10,7 +10,6 @@ import path from 'node:path';
 import { isHiveDevice } from '../../api/inspect.js';
 import { readBcdStore } from '../../bcd/index.js';
 import { BootprobeError } from '../../errors.js';
-import type { FileSystem } from '../../fs/file-system.js';
 import { openFileSystem } from '../../fs/open-fs.js';
 import { openHive } from '../../hive/index.js';
 import { createChild } from '../../image/create-image.js';
@@ -31,6 +30,7 @@ import {
   type RepairMode,
   type RepairPlan,
   readStoreForRepair,
+  writeStore,
 } from '../../windows/repair-plan.js';
 import type { CliContext } from '../context.js';
 import { childFormat, windowsRelative } from './create-child.js';
@@ -103,6 +103,7 @@ export async function repairCommand(ctx: CliContext, target: string, opts: Repai
 
   let outPath: string;
   let undoPath: string | null = null;
+  let written: string[] | null = null;
   if (opts.output) {
     outPath = opts.output;
     if (image.info.variant === 'differencing')
@@ -119,15 +120,25 @@ export async function repairCommand(ctx: CliContext, target: string, opts: Repai
   } else if (opts.child) {
     outPath = opts.child;
     const format = childFormat(outPath);
+    // The write is staged over the template, then the child is made holding the blocks it touched (the same path
+    // as the library's generalizeIntoChild): the template is only read, and the child is complete or absent.
+    const staging = new StagingDevice(image);
+    written = await writeStore(staging, at.probe.volume.index, at.entry.path, plan.bytes);
     const out = await FileDevice.create(outPath, { overwrite: opts.force === true });
     try {
-      await createChild(image, out, format, {
-        relative: windowsRelative(outPath, target),
-        absolute: path.resolve(target),
-      });
-    } finally {
+      await createChild(
+        image,
+        out,
+        format,
+        { relative: windowsRelative(outPath, target), absolute: path.resolve(target) },
+        { device: staging, ranges: staging.pending },
+      );
+    } catch (e) {
       await out.close();
+      await rm(outPath, { force: true });
+      throw e;
     }
+    await out.close();
     await ctx.closeAll();
   } else {
     outPath = target;
@@ -135,9 +146,8 @@ export async function repairCommand(ctx: CliContext, target: string, opts: Repai
     await refuseExisting(undoPath, false);
     await ctx.closeAll();
   }
-  let written: string[];
   try {
-    written = await applyToImageFile(
+    written ??= await applyToImageFile(
       ctx,
       outPath,
       undoPath,
@@ -184,31 +194,6 @@ async function refuseExisting(p: string, force: boolean): Promise<void> {
     throw new BootprobeError('OUTPUT_EXISTS', `${p} exists`, {
       hint: 'choose another path, or pass --force to replace it',
     });
-}
-
-/** Plans and commits the store's rewrite on one volume of `disk` (a staging device or a writable image). */
-async function writeStore(
-  disk: BlockDevice,
-  partition: number,
-  storePath: string,
-  bytes: Uint8Array,
-): Promise<string[]> {
-  const table = await readPartitionTable(disk);
-  const p = table.partitions.find((x) => x.index === partition);
-  if (!p)
-    throw new BootprobeError('PARTITION_CHOICE', `partition ${partition} vanished`, { kind: 'corrupt' });
-  const fs: FileSystem = await openFileSystem(partitionDevice(disk, p), `partition ${partition}`);
-  if (!fs.planReplaceFile)
-    throw new BootprobeError(
-      'UNSAFE_WRITE',
-      `partition ${partition} (${fs.type}) cannot be written by bootprobe`,
-      {
-        kind: 'unsupported',
-      },
-    );
-  const plan = await fs.planReplaceFile(storePath, bytes);
-  await plan.commit();
-  return [...plan.changes];
 }
 
 /** Opens `file` for writing (through an undo recorder when asked), writes the store, flushes and closes. */

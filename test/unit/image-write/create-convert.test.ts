@@ -14,9 +14,20 @@ import { ByteView } from '../../../src/io/byte-view.js';
 import { FileDevice } from '../../../src/io/file-device.js';
 import { MemoryDevice } from '../../../src/io/memory-device.js';
 import { NodeFileAccess } from '../../../src/io/node-file-access.js';
+import { StagingDevice } from '../../../src/io/staging-device.js';
 import { runCli } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/env.js';
-import { fill, firstDiff, MiB, randomWrites, readAll, vhdFixture, vhdxFixture } from './helpers.js';
+import {
+  fill,
+  firstDiff,
+  MiB,
+  memoryFiles,
+  openRead,
+  randomWrites,
+  readAll,
+  vhdFixture,
+  vhdxFixture,
+} from './helpers.js';
 
 const t = tempDir('bootprobe-image-write-');
 afterAll(() => t.cleanup());
@@ -172,6 +183,56 @@ describe('create-child (CLI) — vhd-vhdx.md §1.4, §2.4', () => {
     );
     expect(r.fileSize).toBe(out.size);
     expect(out.size % MiB).toBe(0);
+  });
+});
+
+describe('createChild with content — the blocks a staged write touched, whole (vhd-vhdx.md §1.5, §2.5)', () => {
+  for (const [format, bytes] of [
+    ['vhd', () => vhdFixture('vpc-dynamic.vhd')],
+    ['vhdx', () => vhdxFixture('dynamic-32m.vhdx')],
+  ] as const) {
+    it(`${format}: reads as the parent with the writes applied, one block allocated per touched block`, async () => {
+      const parentBytes = bytes();
+      const parentImg = await openRead(parentBytes);
+      const staging = new StagingDevice(parentImg);
+      // Two writes in one block, one straddling a 2 MiB block boundary: three blocks in all.
+      await staging.write(4096, fill(1000, 1));
+      await staging.write(9 * 512, fill(512, 2));
+      await staging.write(6 * MiB - 700, fill(1400, 3));
+      const expected = await readAll(staging);
+      const out = new MemoryDevice(new Uint8Array(0), { writable: true });
+      const r = await createChild(
+        parentImg,
+        out as MemoryDevice & { write: NonNullable<MemoryDevice['write']> },
+        format,
+        { relative: `.\\p.${format}`, absolute: `p.${format}` },
+        { device: staging, ranges: staging.pending },
+      );
+      expect(r.fileSize).toBe(out.size);
+      const child = await openImage(new MemoryDevice(out.data.slice()), {
+        path: `/c.${format}`,
+        files: memoryFiles({ [`/p.${format}`]: parentBytes }),
+      });
+      expect(child.info.variant).toBe('differencing');
+      expect(firstDiff(await readAll(child), expected)).toBe(-1);
+      // Only the touched blocks are in the child: everything else still comes from the parent.
+      expect(r.blocksAllocated).toBe(3);
+      // The parent was only read.
+      expect(sha(parentBytes)).toBe(sha(bytes()));
+    });
+  }
+
+  it('content of another size than the parent is refused', async () => {
+    const parentImg = await openRead(vhdxFixture('dynamic-32m.vhdx'));
+    const out = new MemoryDevice(new Uint8Array(0), { writable: true });
+    const e = await createChild(
+      parentImg,
+      out as MemoryDevice & { write: NonNullable<MemoryDevice['write']> },
+      'vhdx',
+      { relative: '.\\p.vhdx', absolute: 'p.vhdx' },
+      { device: new MemoryDevice(new Uint8Array(512)), ranges: [] },
+    ).catch((x) => x);
+    expect(e).toBeInstanceOf(RangeError);
   });
 });
 
