@@ -262,7 +262,10 @@ describe('page — repair: download a differencing child that holds the repair',
       const rep = cli(['repair', template, '--generalize', '--child', out], dir);
       expect(rep.code, rep.stderr).toBe(0);
       const cat = (img: string) =>
-        execFileSync(process.execPath, [CLI, 'cat', '-p', part, img, inner], { cwd: dir, maxBuffer: 64 << 20 });
+        execFileSync(process.execPath, [CLI, 'cat', '-p', part, img, inner], {
+          cwd: dir,
+          maxBuffer: 64 << 20,
+        });
       expect(Buffer.compare(cat(name), cat(out))).toBe(0);
       // The template is only read: a child is small, and no request left the page.
       expect(readFileSync(path.join(dir, name)).length).toBeLessThan(16 << 20);
