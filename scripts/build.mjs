@@ -1,16 +1,22 @@
-// Bundles the CLI into one ESM file so start-up loads one module instead of hundreds (issue 2: a build that makes
-// the CLI start fast). esbuild is a dev dependency; an installed package ships the bundle.
+// Bundles the CLI so start-up loads one script instead of hundreds of modules (issue 2: a build that makes the CLI
+// start fast), and makes V8's code cache for it (issue 7). esbuild is a dev dependency; an installed package ships
+// the bundle and its cache.
 //
-// Start-up and memory choices (issue 7, measured with bench/run.mjs):
-// - whitespace and syntax minified, identifiers kept: a third less source for V8 to parse at every start, and stack
-//   traces (--debug) still name our functions;
+//   dist/cli-bundle.cjs   the whole CLI, CommonJS (src/cli/bin.ts and everything it imports)
+//   dist/cli.js           the launcher (src/cli/launch.ts): compiles the bundle with the cache, runs it
+//   dist/cli-bundle.cache this build's id, then the code V8 compiled while the build ran a few commands on the sample
+//
+// Start-up choices (measured with bench/run.mjs):
+// - whitespace and syntax minified, identifiers kept: a third less source for V8 to parse, and stack traces
+//   (--debug) still name our functions;
 // - node:child_process, which commander requires at load but uses only for executable subcommands (bootprobe has
 //   none), is loaded on first use: that module pulls in net, dgram and streams, about 1.5 ms per start;
-// - the young generation stays at its initial size (V8 --semi-space-growth-factor=1). A listing or a pre-flight
-//   allocates many short-lived objects; by default V8 doubles the new space up to 2 × 16 MiB and the heap follows,
-//   which put `ls -R` of 50,000 files at 160-175 MB peak RSS; with the flag it stays near 110 MB at the same speed.
-//   The flag is read by the running V8 (the semi-space maximum is not, so that one cannot be set here). Only set on
-//   V8 11 (Node 20), where it was measured: an unknown flag would print an error on every run.
+// - the code cache (launch.ts says why and how it is checked); the V8 heap flag is set there too.
+
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
 
 /** `require('node:x')` from bundled CommonJS becomes a proxy that loads the module on first property access. */
@@ -28,17 +34,12 @@ const lazyBuiltins = (names) => ({
   },
 });
 
-const heapFlags = [
-  "import { setFlagsFromString as __v8flag } from 'node:v8';",
-  "if (/^11\\./.test(process.versions.v8)) __v8flag('--semi-space-growth-factor=1');",
-].join(' ');
-
 await build({
   entryPoints: ['src/cli/bin.ts'],
-  outfile: 'dist/cli.js',
+  outfile: 'dist/cli-bundle.cjs',
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
@@ -46,7 +47,43 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [lazyBuiltins(['node:child_process'])],
-  banner: {
-    js: `import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url); ${heapFlags}`,
-  },
 });
+const id = createHash('sha256').update(readFileSync('dist/cli-bundle.cjs')).digest('hex').slice(0, 32);
+await build({
+  entryPoints: ['src/cli/launch.ts'],
+  outfile: 'dist/cli.js',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  define: { __BUNDLE_ID__: JSON.stringify(id) },
+});
+
+// The code cache: each run starts from the previous one's cache and adds what it compiled. The commands cover
+// what users run most (pre-flight, the listing, reading files and hives); a function left out is compiled on its
+// first call as without a cache. A failing run only means a smaller cache: the build goes on.
+const cache = path.resolve('dist/cli-bundle.cache');
+rmSync(cache, { force: true });
+const sample = 'samples/template.vhd';
+for (const args of [
+  ['--version'],
+  ['preflight', '--json', sample],
+  ['preflight', '--trace', sample],
+  ['bcd', sample],
+  ['info', sample],
+  ['ls', '-R', '-l', sample],
+  ['cat', sample, '/Boot/BCD'],
+  ['reg', '--file', '/Windows/System32/config/SOFTWARE', sample, 'Microsoft\\Windows NT\\CurrentVersion'],
+]) {
+  try {
+    execFileSync(process.execPath, ['dist/cli.js', ...args], {
+      stdio: 'ignore',
+      env: { ...process.env, BOOTPROBE_BUILD_CODE_CACHE: '1' },
+    });
+  } catch {
+    // exit 1 (a failing verdict) is an answer, not a build failure
+  }
+}

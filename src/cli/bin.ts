@@ -1,4 +1,4 @@
-// Entry point bundled into dist/cli.js.
+// Entry point bundled into dist/cli-bundle.cjs, which dist/cli.js (src/cli/launch.ts) runs.
 import { main } from './main.js';
 
 // `bootprobe ls -R IMG | head`: the reader went away; stop quietly, as cat and ls do, instead of a stack trace.
@@ -9,5 +9,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
-process.exitCode = code;
+// No top-level await: the bundle is CommonJS, so that launch.ts can run it through a V8 code cache.
+void main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then((code) => {
+  process.exitCode = code;
+});

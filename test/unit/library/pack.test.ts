@@ -54,6 +54,8 @@ describe('npm pack — what the tarball holds', () => {
       'LICENSE',
       'bin/bootprobe.js',
       'dist/cli.js',
+      'dist/cli-bundle.cjs',
+      'dist/cli-bundle.cache',
       'dist/lib/index.js',
       'dist/lib/node.js',
       'dist/lib/browser.js',

@@ -1,0 +1,76 @@
+// The launcher (src/cli/launch.ts → dist/cli.js) runs the CommonJS bundle through the V8 code cache the build made
+// (scripts/build.mjs). The cache is a speed-up only: these tests pin that the build's cache belongs to this build's
+// bundle and is accepted by this Node, and that a stale or foreign cache is ignored, never trusted.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO, tempDir } from '../../helpers/env.js';
+
+const DIST = path.join(REPO, 'dist');
+const t = tempDir('bootprobe-code-cache-');
+afterAll(() => t.cleanup());
+
+/** Compiles the bundle as launch.ts does, in a fresh Node with the launcher's V8 flag, and says what V8 did. */
+function compileWith(cache: Buffer): string {
+  const probe = `
+    const { readFileSync } = require('node:fs');
+    const { Script } = require('node:vm');
+    if (/^11\\./.test(process.versions.v8)) require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
+    const bundle = ${JSON.stringify(path.join(DIST, 'cli-bundle.cjs'))};
+    const source = readFileSync(bundle, 'utf8');
+    const s = new Script('(function (exports, require, module, __filename, __dirname) {' + source + '\\n})', {
+      filename: bundle, cachedData: readFileSync(${JSON.stringify(path.join(t.dir, 'probe.cache'))}),
+    });
+    process.stdout.write(s.cachedDataRejected ? 'rejected' : 'accepted');`;
+  writeFileSync(path.join(t.dir, 'probe.cache'), cache);
+  return spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).stdout;
+}
+
+describe('code cache — dist/cli-bundle.cache', () => {
+  const bundle = readFileSync(path.join(DIST, 'cli-bundle.cjs'));
+  const cache = readFileSync(path.join(DIST, 'cli-bundle.cache'));
+  const id = createHash('sha256').update(bundle).digest().subarray(0, 16);
+
+  it("starts with this build's id (the bundle's hash): V8 itself compares only the source length", () => {
+    expect(cache.subarray(0, 16).equals(id)).toBe(true);
+  });
+
+  it('holds code V8 accepts for this bundle, under the launcher’s flags', () => {
+    expect(compileWith(cache.subarray(16))).toBe('accepted');
+  });
+
+  it('covers more than the top level: the training commands compiled their functions into it', () => {
+    // A cache made right after compiling (top-level code only) is far smaller than the bundle; one made after
+    // running pre-flight, listings and reads holds the bytecode of the functions they called.
+    expect(cache.length).toBeGreaterThan(bundle.length / 2);
+  });
+
+  it('a cache of another build (wrong id) or garbage after a right id is ignored: the CLI still answers', () => {
+    const dir = path.join(t.dir, 'dist');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    for (const f of ['cli.js', 'cli-bundle.cjs']) copyFileSync(path.join(DIST, f), path.join(dir, f));
+    for (const bad of [
+      Buffer.concat([Buffer.alloc(16, 0xab), cache.subarray(16)]),
+      Buffer.concat([id, Buffer.alloc(4096, 0x5a)]),
+    ]) {
+      writeFileSync(path.join(dir, 'cli-bundle.cache'), bad);
+      const r = spawnSync(process.execPath, [path.join(dir, 'cli.js'), '--version'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(r.stderr).toBe('');
+    }
+  });
+
+  it('without its bundle the launcher says how to rebuild (exit 2), not a stack trace', () => {
+    const dir = path.join(t.dir, 'nobundle');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    copyFileSync(path.join(DIST, 'cli.js'), path.join(dir, 'cli.js'));
+    const r = spawnSync(process.execPath, [path.join(dir, 'cli.js'), '--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^bootprobe: error: dist\/cli-bundle\.cjs is missing; run `npm run build`/);
+  });
+});
