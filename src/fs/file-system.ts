@@ -75,10 +75,10 @@ export interface FileSystem {
   list(dir: FsEntry): Promise<FsEntry[]>;
   /**
    * Optional: names and types only, from the directory index alone, for listings that print nothing else (`ls`
-   * without -l): entries carry name, path, isDirectory and id; sizes, times and attributes are left 0/null, and they
-   * serve as `dir` for list/listNames. Absent where `list` is as cheap.
+   * without -l), in the order `list` gives. Absent where `list` is as cheap. `nameEntry` makes an entry of one of
+   * them (to list it in turn).
    */
-  listNames?(dir: FsEntry): Promise<FsEntry[]>;
+  listNames?(dir: FsEntry): Promise<NameList>;
   /** Opens the unnamed data stream, or a named stream (NTFS ADS). Throws NOT_A_FILE / PATH_NOT_FOUND. */
   openFile(entry: FsEntry, stream?: string): Promise<FileReader>;
   /** Everything `bootprobe stat` shows: every NTFS attribute, or the FAT directory entry fields, as plain JSON. */
@@ -276,6 +276,43 @@ export async function verifyFileContent(fs: FileSystem, path: string, data: Uint
 /** The components of a path inside a volume: `/` or `\` separated, empty and `.` components dropped. */
 export function splitPath(path: string): string[] {
   return path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+}
+
+/**
+ * A directory's names and types as parallel arrays (listNames): no object per entry, so a recursive listing of
+ * 50,000 files keeps a string and two numbers per pending entry instead of an FsEntry, an index entry and their
+ * buffers (issue 7: `ls -R` had been spending as long promoting those through the young generation as listing).
+ */
+export interface NameList {
+  names: string[];
+  /** The entries' ids (FsEntry.id). */
+  ids: number[];
+  /** 1 where the entry is a directory. */
+  directory: Uint8Array;
+}
+
+/**
+ * Entry `i` of `list` (a listing of `dir`) as an FsEntry: name, path, isDirectory and id; sizes, times and
+ * attributes 0/null. Enough to list it in turn (list/listNames) and to print it.
+ */
+export function nameEntry(dir: FsEntry, list: NameList, i: number): FsEntry {
+  const name = list.names[i]!;
+  const isDirectory = list.directory[i] === 1;
+  return {
+    name,
+    shortName: null,
+    path: joinPath(dir.path, name),
+    isDirectory,
+    size: 0,
+    allocatedSize: null,
+    created: null,
+    modified: null,
+    accessed: null,
+    changed: null,
+    attributes: isDirectory ? FILE_ATTRIBUTE.DIRECTORY : 0,
+    id: list.ids[i]!,
+    streams: [],
+  };
 }
 
 /** Joins a directory path as FsEntry.path spells it ('/' for the root) and a name. */

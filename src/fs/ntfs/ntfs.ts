@@ -14,6 +14,7 @@ import {
   type FsWritePlan,
   type FsWriteResult,
   joinPath,
+  type NameList,
   splitPath,
 } from '../file-system.js';
 import {
@@ -149,6 +150,8 @@ export type NtfsVolumeInfo = VolumeInformation;
 
 interface DirIndex {
   record: number;
+  /** Volume offset of the directory's MFT record (for messages). */
+  recordOffset: number;
   rootEntries: IndexEntry[];
   recordSize: number;
   alloc: NtfsStream | null;
@@ -461,10 +464,10 @@ export class NtfsFileSystem implements FileSystem {
   }
 
   /** Attributes of a file: its base record plus the extents its $ATTRIBUTE_LIST places in other records (§5). */
-  async allAttributes(n: number): Promise<NtfsAttribute[]> {
+  async allAttributes(n: number, keep = true, known?: MftRecord): Promise<NtfsAttribute[]> {
     const hit = this.files.get(n);
     if (hit) return hit;
-    const rec = await this.readRecord(n);
+    const rec = known ?? (await this.readRecord(n, keep));
     const list = rec.attributes.find((a) => a.type === ATTR.ATTRIBUTE_LIST);
     if (!list) return rec.attributes;
     let value: Uint8Array;
@@ -521,7 +524,7 @@ export class NtfsFileSystem implements FileSystem {
         );
       out.push(a);
     }
-    this.files.set(n, out);
+    if (keep) this.files.set(n, out);
     return out;
   }
 
@@ -731,15 +734,19 @@ export class NtfsFileSystem implements FileSystem {
     return NtfsFileSystem.asciiTable;
   }
 
-  /** Directory n's $I30 index: root entries, record size, $INDEX_ALLOCATION and $BITMAP (§4 step 1). */
-  private async dirIndex(n: number): Promise<DirIndex> {
+  /**
+   * Directory n's $I30 index: root entries, record size, $INDEX_ALLOCATION and $BITMAP (§4 step 1). Kept for later
+   * lookups unless `keep` is false (a whole-directory walk: issue 7, kept records outlive the young generation).
+   */
+  private async dirIndex(n: number, keep = true): Promise<DirIndex> {
     const hit = this.dirs.get(n);
     if (hit) return hit;
-    const attrs = await this.allAttributes(n);
+    const rec = await this.readRecord(n, keep);
+    const attrs = await this.allAttributes(n, keep, rec);
     const root = attrs.find((a) => a.type === ATTR.INDEX_ROOT && a.name === '$I30' && !a.nonResident);
     if (!root?.value)
       throw new BootprobeError('NOT_A_DIRECTORY', `MFT record ${n} has no $I30 index: not a directory`, {
-        offset: (await this.readRecord(n)).offset,
+        offset: rec.offset,
         structure: 'ntfs.index',
       });
     const rv = new ByteView(root.value, root.valueOffset, 'NTFS $INDEX_ROOT');
@@ -768,12 +775,13 @@ export class NtfsFileSystem implements FileSystem {
     }
     const d: DirIndex = {
       record: n,
+      recordOffset: rec.offset,
       rootEntries: decodeIndexNode(rv, INDEX_ROOT_NODE_OFFSET),
       recordSize: ir.recordSize,
       alloc: alloc && !alloc.resident ? alloc : null,
       bitmap,
     };
-    this.dirs.set(n, d);
+    if (keep) this.dirs.set(n, d);
     return d;
   }
 
@@ -792,9 +800,8 @@ export class NtfsFileSystem implements FileSystem {
         structure: 'ntfs.index',
         hint: 'the directory index is damaged; run chkdsk on the volume',
       });
-    const rec = await this.readRecord(d.record);
     if (!d.alloc)
-      throw fail(`index entry points to child VCN ${vcn} but there is no $INDEX_ALLOCATION`, rec.offset);
+      throw fail(`index entry points to child VCN ${vcn} but there is no $INDEX_ALLOCATION`, d.recordOffset);
     const rs = d.recordSize;
     const at = indexVcnToOffset(vcn, rs, this.boot.clusterSize);
     if (at % rs !== 0 || at + rs > d.alloc.dataSize)
@@ -1049,35 +1056,28 @@ export class NtfsFileSystem implements FileSystem {
    * $FILE_NAME flags (ntfs.md §3.3: 0x10000000); sizes and times are left out (0/null) because Windows updates them in
    * the index lazily; and a stale entry is not detected, as `list` detects it.
    */
-  async listNames(dir: FsEntry): Promise<FsEntry[]> {
-    return (await this.indexKeys(dir)).map((e) => {
-      const k = e.key!;
-      const isDirectory = (k.flags & FILE_NAME_DIRECTORY) !== 0;
-      return {
-        name: k.name,
-        shortName: null,
-        path: joinPath(dir.path, k.name),
-        isDirectory,
-        size: 0,
-        allocatedSize: null,
-        created: null,
-        modified: null,
-        accessed: null,
-        changed: null,
-        attributes: isDirectory ? FILE_ATTRIBUTE.DIRECTORY : 0,
-        id: e.record,
-        streams: [],
-      };
+  async listNames(dir: FsEntry): Promise<NameList> {
+    const out: NameList = { names: [], ids: [], directory: new Uint8Array(0) };
+    const directory: number[] = [];
+    await this.indexKeys(dir, (e) => {
+      out.names.push(e.key!.name);
+      out.ids.push(e.record);
+      directory.push((e.key!.flags & FILE_NAME_DIRECTORY) !== 0 ? 1 : 0);
     });
+    out.directory = Uint8Array.from(directory);
+    return out;
   }
 
-  /** The named entries of a directory's $I30 B-tree in index order, DOS aliases and the root's self-entry left out. */
-  private async indexKeys(dir: FsEntry): Promise<IndexEntry[]> {
+  /**
+   * The named entries of a directory's $I30 B-tree in index order, DOS aliases and the root's self-entry left out;
+   * handed to `each` as they are met when given (nothing kept), else returned.
+   */
+  private async indexKeys(dir: FsEntry, each?: (e: IndexEntry) => void): Promise<IndexEntry[]> {
     if (!dir.isDirectory)
       throw new BootprobeError('NOT_A_DIRECTORY', `${dir.path} is not a directory`, {
         hint: 'list a directory',
       });
-    const d = await this.dirIndex(dir.id);
+    const d = await this.dirIndex(dir.id, false);
     const keys: IndexEntry[] = [];
     const visited = new Set<number>();
     const walk = async (entries: IndexEntry[], depth: number): Promise<void> => {
@@ -1096,12 +1096,15 @@ export class NtfsFileSystem implements FileSystem {
           visited.add(e.child);
           await walk(await this.indexNode(d, e.child, false), depth + 1);
         }
-        if (e.key) keys.push(e);
+        // The DOS alias of a Win32 name becomes the entry's shortName; the root's entry for itself is no child.
+        if (e.key && e.key.namespace !== NAMESPACE.DOS && e.record !== dir.id) {
+          if (each) each(e);
+          else keys.push(e);
+        }
       }
     };
     await walk(d.rootEntries, 0);
-    // The DOS alias of a Win32 name becomes the entry's shortName; the root's entry for itself is no child.
-    return keys.filter((e) => e.key!.namespace !== NAMESPACE.DOS && e.record !== dir.id);
+    return keys;
   }
 
   async openFile(entry: FsEntry, streamName = ''): Promise<FileReader> {
