@@ -9,12 +9,16 @@
 // The cache is only a speed-up: it is used when its first 16 bytes are this build's id (a hash of the bundle, put
 // here at build time: V8's own check compares the source length, not its content), and V8 itself refuses it for
 // another V8 version or other flags (`cachedDataRejected`), compiling from source as usual.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { Script } from 'node:vm';
+
+// One ESM import; the other built-ins through require: each built-in an ES module imports gets a module facade
+// built at start-up, a require does not (about 1 ms in all for `cat`, measured interleaved over 41 runs).
+const nodeRequire = createRequire(import.meta.url);
+const { readFileSync, writeFileSync } = nodeRequire('node:fs') as typeof import('node:fs');
+const path = nodeRequire('node:path') as typeof import('node:path');
+const { fileURLToPath } = nodeRequire('node:url') as typeof import('node:url');
+const { setFlagsFromString } = nodeRequire('node:v8') as typeof import('node:v8');
+const { Script } = nodeRequire('node:vm') as typeof import('node:vm');
 
 declare const __BUNDLE_ID__: string;
 
