@@ -3,8 +3,8 @@
 // Node 20 compiles a 500 KB bundle at every start (10-16 ms) and then compiles each function on its first call;
 // Node 20 has no compile cache for that (module.enableCompileCache is Node 22). So the bundle is CommonJS, compiled
 // here with vm.Script and `cachedData`: the code V8 produced for it when the build ran a few commands
-// (scripts/build.mjs), functions compiled on first call included. Measured on the benchmark machine: `--version`
-// 84 → 79 ms, `preflight` of the 4 GiB template 119 → 99 ms.
+// (scripts/build.mjs), functions compiled on first call included. Measured in one bench/run.mjs run against the
+// build without it: `--version` 94 → 77 ms (Node alone: 60 ms), `preflight` of the 4 GiB template 101 → 87 ms.
 //
 // The cache is only a speed-up: it is used when its first 16 bytes are this build's id (a hash of the bundle, put
 // here at build time: V8's own check compares the source length, not its content), and V8 itself refuses it for
