@@ -61,25 +61,7 @@ export const FILE_NAME_FIELD = {
 
 /** The $FILE_NAME value without its times (§3.3); the same checks as decodeFileName. */
 export function decodeFileNameKey(v: ByteView): FileNameKey {
-  const len = v.u8(0x40);
-  if (FILE_NAME_HEADER_SIZE + 2 * len > v.length)
-    throw new BootprobeError(
-      'NTFS_ATTRIBUTE',
-      `$FILE_NAME at ${hex(v.base)}: a name of ${len} characters does not fit its ${v.length} bytes`,
-      { offset: v.base + 0x40, structure: 'ntfs.file_name', hint: 'the MFT record or index is damaged' },
-    );
-  return {
-    // The file reference (§2) as two 32-bit reads: low 48 bits record, high 16 bits sequence.
-    parentRecord: v.u32le(0) + v.u16le(4) * 2 ** 32,
-    parentSequence: v.u16le(6),
-    // Sizes here are informational (§3.3: often stale); an absurd value is kept out of the safe range as -1.
-    allocatedSize: safe(v, 0x28),
-    realSize: safe(v, 0x30),
-    flags: v.u32le(0x38),
-    eaSizeOrReparseTag: v.u32le(0x3c),
-    namespace: v.u8(0x41),
-    name: v.utf16le(0x42, 2 * len),
-  };
+  return new IndexKeyName(v, 0, v.length);
 }
 
 export function decodeFileName(v: ByteView): FileNameAttr {
@@ -102,9 +84,10 @@ export function decodeFileName(v: ByteView): FileNameAttr {
 }
 
 /**
- * An $I30 index key: the name fields decoded at once, the four times only when read. A listing decodes every key of a
- * directory and keeps them cached, but never reads their times: four Dates per key were most of its garbage (issue
- * 7). Reads like a FileNameAttr; JSON.stringify gives every field.
+ * A $FILE_NAME of `length` bytes at `at` in a view (an $I30 index key, or a record's name): the name fields decoded
+ * at once, the four times only when read. A listing decodes every key of a directory but never reads their times:
+ * four Dates per key were most of its garbage, and a sub-view plus an intermediate object per key most of the rest
+ * (issue 7). Reads like a FileNameAttr; JSON.stringify gives every field.
  */
 class IndexKeyName implements FileNameAttr {
   readonly parentRecord: number;
@@ -116,30 +99,45 @@ class IndexKeyName implements FileNameAttr {
   readonly name: string;
   readonly namespace: number;
   readonly #v: ByteView;
+  readonly #at: number;
 
-  constructor(v: ByteView, k: FileNameKey) {
-    this.parentRecord = k.parentRecord;
-    this.parentSequence = k.parentSequence;
-    this.allocatedSize = k.allocatedSize;
-    this.realSize = k.realSize;
-    this.flags = k.flags;
-    this.eaSizeOrReparseTag = k.eaSizeOrReparseTag;
-    this.name = k.name;
-    this.namespace = k.namespace;
+  constructor(v: ByteView, at: number, length: number) {
+    const len = v.u8(at + 0x40);
+    if (FILE_NAME_HEADER_SIZE + 2 * len > length)
+      throw new BootprobeError(
+        'NTFS_ATTRIBUTE',
+        `$FILE_NAME at ${hex(v.base + at)}: a name of ${len} characters does not fit its ${length} bytes`,
+        {
+          offset: v.base + at + 0x40,
+          structure: 'ntfs.file_name',
+          hint: 'the MFT record or index is damaged',
+        },
+      );
+    // The file reference (§2) as two 32-bit reads: low 48 bits record, high 16 bits sequence.
+    this.parentRecord = v.u32le(at) + v.u16le(at + 4) * 2 ** 32;
+    this.parentSequence = v.u16le(at + 6);
+    // Sizes here are informational (§3.3: often stale); an absurd value is kept out of the safe range as -1.
+    this.allocatedSize = safe(v, at + 0x28);
+    this.realSize = safe(v, at + 0x30);
+    this.flags = v.u32le(at + 0x38);
+    this.eaSizeOrReparseTag = v.u32le(at + 0x3c);
+    this.namespace = v.u8(at + 0x41);
+    this.name = v.utf16le(at + 0x42, 2 * len);
     this.#v = v;
+    this.#at = at;
   }
 
   get created(): Date | null {
-    return filetime(this.#v, 0x08);
+    return filetime(this.#v, this.#at + 0x08);
   }
   get modified(): Date | null {
-    return filetime(this.#v, 0x10);
+    return filetime(this.#v, this.#at + 0x10);
   }
   get changed(): Date | null {
-    return filetime(this.#v, 0x18);
+    return filetime(this.#v, this.#at + 0x18);
   }
   get accessed(): Date | null {
-    return filetime(this.#v, 0x20);
+    return filetime(this.#v, this.#at + 0x20);
   }
 
   toJSON(): FileNameAttr {
@@ -160,9 +158,9 @@ class IndexKeyName implements FileNameAttr {
   }
 }
 
-/** decodeFileName for an index key: the same checks now, the times decoded when read (IndexKeyName). */
-export function decodeFileNameLazy(v: ByteView): FileNameAttr {
-  return new IndexKeyName(v, decodeFileNameKey(v));
+/** The key of `length` bytes at `at` in an index node's view: the same checks now, the times when read. */
+export function decodeFileNameLazy(v: ByteView, at: number, length: number): FileNameAttr {
+  return new IndexKeyName(v, at, length);
 }
 
 function safe(v: ByteView, at: number): number {

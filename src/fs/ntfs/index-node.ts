@@ -53,8 +53,8 @@ export function decodeIndexNode(v: ByteView, at: number): IndexEntry[] {
       const room = len - 16 - ((flags & INDEX_ENTRY_FLAG.HAS_CHILD) !== 0 ? 8 : 0);
       if (keyLen < 0x42 || keyLen > room)
         throw fail(`entry at ${hex(v.base + p)} has key length ${keyLen}`, p + 10);
-      // Times decoded on demand: a listing reads every key and none of their times (issue 7).
-      key = decodeFileNameLazy(v.sub(p + 16, keyLen, 'NTFS $FILE_NAME key'));
+      // Read in place, times on demand: a listing reads every key and none of their times (issue 7).
+      key = decodeFileNameLazy(v, p + 16, keyLen);
     }
     const child =
       (flags & INDEX_ENTRY_FLAG.HAS_CHILD) !== 0 ? v.u64leNum(p + len - 8, 'child VCN', 'NTFS_INDEX') : null;
