@@ -127,10 +127,12 @@ export class ByteView {
 
   /** UTF-16LE text; stops at the first NUL when `stopAtNul`. */
   utf16le(at: number, byteLength: number, stopAtNul = false): string {
-    return decodeUtf16(this.slice(at, byteLength), true, stopAtNul);
+    this.need(at, byteLength);
+    return decodeUtf16At(this.bytes, at, byteLength, true, stopAtNul);
   }
   utf16be(at: number, byteLength: number, stopAtNul = false): string {
-    return decodeUtf16(this.slice(at, byteLength), false, stopAtNul);
+    this.need(at, byteLength);
+    return decodeUtf16At(this.bytes, at, byteLength, false, stopAtNul);
   }
 
   /** A GUID stored in Windows mixed-endian order, printed lower-case without braces. */
@@ -145,10 +147,24 @@ const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const UNITS_PER_CALL = 4096;
 
 export function decodeUtf16(b: Uint8Array, littleEndian: boolean, stopAtNul = false): string {
-  let n = b.length >> 1;
+  return decodeUtf16At(b, 0, b.length, littleEndian, stopAtNul);
+}
+
+/**
+ * decodeUtf16 of the `byteLength` bytes at `start` in `b` (the caller has checked they lie inside it): no sub-view of
+ * the bytes first (issue 7: a listing decodes every name; one typed-array view per name fewer).
+ */
+function decodeUtf16At(
+  whole: Uint8Array,
+  start: number,
+  byteLength: number,
+  littleEndian: boolean,
+  stopAtNul: boolean,
+): string {
+  let n = byteLength >> 1;
   if (stopAtNul) {
     for (let i = 0; i < n; i++) {
-      if (b[2 * i] === 0 && b[2 * i + 1] === 0) {
+      if (whole[start + 2 * i] === 0 && whole[start + 2 * i + 1] === 0) {
         n = i;
         break;
       }
@@ -156,14 +172,15 @@ export function decodeUtf16(b: Uint8Array, littleEndian: boolean, stopAtNul = fa
   }
   // Hot path (every NTFS name, issue 7): view the bytes as code units, no per-unit array. Unpaired surrogates are kept
   // as they are (a TextDecoder would replace them, and NTFS names may hold them).
-  if (littleEndian && HOST_LE && (b.byteOffset & 1) === 0) {
-    const units = new Uint16Array(b.buffer, b.byteOffset, n);
+  if (littleEndian && HOST_LE && ((whole.byteOffset + start) & 1) === 0) {
+    const units = new Uint16Array(whole.buffer, whole.byteOffset + start, n);
     if (n <= UNITS_PER_CALL) return String.fromCharCode.apply(null, units as unknown as number[]);
     let s = '';
     for (let i = 0; i < n; i += UNITS_PER_CALL)
       s += String.fromCharCode.apply(null, units.subarray(i, i + UNITS_PER_CALL) as unknown as number[]);
     return s;
   }
+  const b = whole.subarray(start, start + 2 * n);
   const units: number[] = [];
   for (let i = 0; i < n; i++)
     units.push(littleEndian ? b[2 * i]! | (b[2 * i + 1]! << 8) : (b[2 * i]! << 8) | b[2 * i + 1]!);
