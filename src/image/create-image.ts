@@ -37,10 +37,10 @@ export interface CreateChildResult {
 }
 
 /**
- * What a new child holds besides nothing: the blocks of `device` (the parent seen through staged writes, same size)
+ * What a new child holds instead of nothing: the blocks of `device` (the parent seen through staged writes, same size)
  * that `ranges` touch, each copied whole and marked entirely present in the child (VHD bitmap all set, VHDX
  * PAYLOAD_BLOCK_FULLY_PRESENT: §1.5, §2.5), so no sector bitmap has to be merged with the parent's. A repair of a
- * few sectors costs one child block (2 MiB) per block it touches, which is what the image writer's copy-on-write
+ * few sectors costs one child block (2 MiB by default) per block it touches, which is what the image writer's copy-on-write
  * allocates too.
  */
 export interface ChildContent {

@@ -61,12 +61,12 @@ export const FILE_NAME_FIELD = {
 
 /** The $FILE_NAME value without its times (§3.3); the same checks as decodeFileName. */
 export function decodeFileNameKey(v: ByteView): FileNameKey {
-  return new IndexKeyName(v, 0, v.length);
+  return new LazyFileName(v, 0, v.length);
 }
 
 export function decodeFileName(v: ByteView): FileNameAttr {
   const k = decodeFileNameKey(v);
-  // Spelled out, not spread: one object of a fixed shape (this runs for every index key a listing reads).
+  // Spelled out, not spread: one object of a fixed shape, times decoded now (`stat`, record names in full).
   return {
     parentRecord: k.parentRecord,
     parentSequence: k.parentSequence,
@@ -89,7 +89,7 @@ export function decodeFileName(v: ByteView): FileNameAttr {
  * four Dates per key were most of its garbage, and a sub-view plus an intermediate object per key most of the rest
  * (issue 7). Reads like a FileNameAttr; JSON.stringify gives every field.
  */
-class IndexKeyName implements FileNameAttr {
+class LazyFileName implements FileNameAttr {
   readonly parentRecord: number;
   readonly parentSequence: number;
   readonly allocatedSize: number;
@@ -160,7 +160,7 @@ class IndexKeyName implements FileNameAttr {
 
 /** The key of `length` bytes at `at` in an index node's view: the same checks now, the times when read. */
 export function decodeFileNameLazy(v: ByteView, at: number, length: number): FileNameAttr {
-  return new IndexKeyName(v, at, length);
+  return new LazyFileName(v, at, length);
 }
 
 function safe(v: ByteView, at: number): number {
