@@ -9,7 +9,8 @@ import { Progress } from '../progress.js';
 import { safeName } from '../safe-name.js';
 
 const OUT_BATCH = 64 * 1024;
-const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+const NO_PREFIX = new Uint8Array(0);
 
 export interface VolumeOptions {
   partition?: string;
@@ -106,12 +107,13 @@ export async function lsCommand(
   // Text lines go out in batches of 64 KiB, not one write per entry (issue 7: a write per line cost ~100 ms of a
   // 50,000-entry `ls -R`), encoded as they come into the batch's bytes: a batch kept as a string held a thousand
   // concatenations alive through the young generation's collections (8 MB promoted by an `ls -R` of 52,000 entries).
-  let batch = new Uint8Array(OUT_BATCH);
+  // A Node Buffer, written with buf.write(): no sub-view per line (a TextEncoder.encodeInto needs one).
+  let batch = Buffer.allocUnsafe(OUT_BATCH);
   let used = 0;
   const flush = () => {
     if (!used) return;
     ctx.io.stdout.write(batch.subarray(0, used));
-    batch = new Uint8Array(OUT_BATCH); // the stream may still hold the last one
+    batch = Buffer.allocUnsafe(OUT_BATCH); // the stream may still hold the last one
     used = 0;
   };
   const put = (line: string) => {
@@ -123,7 +125,22 @@ export async function lsCommand(
         return;
       }
     }
-    used += utf8.encodeInto(line, batch.subarray(used)).written;
+    used += batch.write(line, used);
+  };
+  /** `prefix` (a directory's shown path and '/', as bytes) + name + '/' for a directory + newline: no string per line. */
+  const putName = (prefix: Uint8Array, name: string, isDirectory: boolean | number) => {
+    if (used + prefix.length + 3 * name.length + 2 > batch.length) {
+      flush();
+      if (prefix.length + 3 * name.length + 2 > batch.length) {
+        put(plain(utf8Decoder.decode(prefix) + name, isDirectory));
+        return;
+      }
+    }
+    batch.set(prefix, used);
+    used += prefix.length;
+    used += batch.write(name, used);
+    if (isDirectory) batch[used++] = 0x2f;
+    batch[used++] = 0x0a;
   };
   const plain = (shown: string, isDirectory: boolean | number) =>
     isDirectory ? `${shown}/\n` : `${shown}\n`;
@@ -153,11 +170,12 @@ export async function lsCommand(
         if (!opts.long && !opts.json && fs.listNames) {
           // Names only: a string and two numbers per pending entry while subdirectories are walked (NameList).
           const names = await fs.listNames(dir);
+          const prefix = opts.recursive && shownDir ? Buffer.from(`${shownDir}/`) : NO_PREFIX;
           for (let i = 0; i < names.names.length; i++) {
-            const shown = show(names.names[i]!);
-            put(plain(shown, names.directory[i]!));
+            const name = names.names[i]!;
+            putName(prefix, name, names.directory[i]!);
             if (opts.recursive && names.directory[i] && !visited.has(names.ids[i]!))
-              await walk(nameEntry(dir, names, i), shown, depth + 1);
+              await walk(nameEntry(dir, names, i), show(name), depth + 1);
           }
           return;
         }

@@ -1,7 +1,7 @@
 // INDX records of $INDEX_ALLOCATION: fixups, own VCN, node header at 0x18. Layout: docs/ntfs.md §4 (step 4).
 import { BootprobeError, hex } from '../../errors.js';
 import { ByteView } from '../../io/index.js';
-import { decodeIndexNode, type IndexEntry } from './index-node.js';
+import { type IndexEntry, type IndexNodeView, indexEntries, scanIndexNode } from './index-node.js';
 import { applyFixups } from './record.js';
 
 export const INDX_SIGNATURE = 'INDX';
@@ -18,6 +18,16 @@ export interface IndexRecord {
  * pointed to: the record must say the same, or the tree is damaged (a loop or a stale pointer).
  */
 export function decodeIndexRecord(buf: Uint8Array, expectedVcn: number, base: number): IndexRecord {
+  const { lsn, node } = scanIndexRecord(buf, expectedVcn, base);
+  return { vcn: expectedVcn, lsn, entries: indexEntries(node) };
+}
+
+/** decodeIndexRecord with the node left as offsets (scanIndexNode): a whole-directory walk's form. */
+export function scanIndexRecord(
+  buf: Uint8Array,
+  expectedVcn: number,
+  base: number,
+): { lsn: bigint; node: IndexNodeView } {
   applyFixups(buf, INDX_SIGNATURE, base);
   const v = new ByteView(buf, base, 'NTFS INDX record');
   const vcn = v.u64le(0x10);
@@ -31,5 +41,5 @@ export function decodeIndexRecord(buf: Uint8Array, expectedVcn: number, base: nu
         hint: 'the directory index is damaged; run chkdsk on the volume',
       },
     );
-  return { vcn: expectedVcn, lsn: v.u64le(0x08), entries: decodeIndexNode(v, INDX_NODE_OFFSET) };
+  return { lsn: v.u64le(0x08), node: scanIndexNode(v, INDX_NODE_OFFSET) };
 }

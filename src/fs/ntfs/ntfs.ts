@@ -38,8 +38,19 @@ import {
 } from './file-name.js';
 import { planNtfsReplace } from './file-write.js';
 import type { IndexEntry } from './index-node.js';
-import { decodeIndexNode } from './index-node.js';
-import { decodeIndexRecord } from './index-record.js';
+import {
+  type IndexNodeView,
+  indexEntries,
+  indexEntryAt,
+  indexEntryChild,
+  indexEntryIsLast,
+  indexEntryName,
+  indexEntryNameFlags,
+  indexEntryNamespace,
+  indexEntryRecord,
+  scanIndexNode,
+} from './index-node.js';
+import { scanIndexRecord } from './index-record.js';
 import {
   COLLATION_FILE_NAME,
   decodeIndexRoot,
@@ -152,7 +163,9 @@ interface DirIndex {
   record: number;
   /** Volume offset of the directory's MFT record (for messages). */
   recordOffset: number;
-  rootEntries: IndexEntry[];
+  /** The $INDEX_ROOT node, scanned; its entries as objects once a lookup asks (rootEntries). */
+  root: IndexNodeView;
+  rootEntries: IndexEntry[] | null;
   recordSize: number;
   alloc: NtfsStream | null;
   bitmap: Uint8Array | null;
@@ -776,7 +789,8 @@ export class NtfsFileSystem implements FileSystem {
     const d: DirIndex = {
       record: n,
       recordOffset: rec.offset,
-      rootEntries: decodeIndexNode(rv, INDEX_ROOT_NODE_OFFSET),
+      root: scanIndexNode(rv, INDEX_ROOT_NODE_OFFSET),
+      rootEntries: null,
       recordSize: ir.recordSize,
       alloc: alloc && !alloc.resident ? alloc : null,
       bitmap,
@@ -786,14 +800,21 @@ export class NtfsFileSystem implements FileSystem {
   }
 
   /**
-   * The entries of child node `vcn` of directory d (§4 step 4), through the cache. A whole-directory walk passes
-   * `keep = false`: it visits each node once, and keeping its nodes would only hold them (and their 4 KiB buffers)
-   * through the young generation's collections (issue 7: `ls -R` spent half its time in the scavenger).
+   * The entries of child node `vcn` of directory d as objects, through the cache: for lookups, which come back to the
+   * same nodes. A whole-directory walk reads indexNodeView instead: it visits each node once, and keeping its nodes
+   * would only hold them (and their 4 KiB buffers) through the young generation's collections (issue 7).
    */
-  private async indexNode(d: DirIndex, vcn: number, keep = true): Promise<IndexEntry[]> {
+  private async indexNode(d: DirIndex, vcn: number): Promise<IndexEntry[]> {
     const key = `${d.record}:${vcn}`;
     const hit = this.indexBlocks.get(key);
     if (hit) return hit;
+    const entries = indexEntries(await this.indexNodeView(d, vcn));
+    this.indexBlocks.set(key, entries);
+    return entries;
+  }
+
+  /** Child node `vcn` of directory d, read, checked and scanned (§4 step 4); not cached. */
+  private async indexNodeView(d: DirIndex, vcn: number): Promise<IndexNodeView> {
     const fail = (msg: string, offset: number) =>
       new BootprobeError('NTFS_INDEX', `record ${d.record}: ${msg}`, {
         offset,
@@ -816,9 +837,7 @@ export class NtfsFileSystem implements FileSystem {
     const bytes = new Uint8Array(
       await this.readRuns(d.alloc.runs, at, rs, `index of record ${d.record}`, d.alloc.offset),
     ); // a copy: fixups are applied in place (see readRecord)
-    const entries = decodeIndexRecord(bytes, vcn, where).entries;
-    if (keep) this.indexBlocks.set(key, entries);
-    return entries;
+    return scanIndexRecord(bytes, vcn, where).node;
   }
 
   /**
@@ -827,6 +846,7 @@ export class NtfsFileSystem implements FileSystem {
    */
   private async walk(d: DirIndex, name: string, cmp: (a: string, b: string) => number, lowerBound: boolean) {
     const visited = new Set<number>();
+    d.rootEntries ??= indexEntries(d.root);
     let entries = d.rootEntries;
     let candidate: IndexEntry | null = null;
     for (let depth = 0; ; depth++) {
@@ -1057,54 +1077,65 @@ export class NtfsFileSystem implements FileSystem {
    * the index lazily; and a stale entry is not detected, as `list` detects it.
    */
   async listNames(dir: FsEntry): Promise<NameList> {
-    const out: NameList = { names: [], ids: [], directory: new Uint8Array(0) };
+    const names: string[] = [];
+    const ids: number[] = [];
     const directory: number[] = [];
-    await this.indexKeys(dir, (e) => {
-      out.names.push(e.key!.name);
-      out.ids.push(e.record);
-      directory.push((e.key!.flags & FILE_NAME_DIRECTORY) !== 0 ? 1 : 0);
+    await this.walkIndex(dir, (v, p) => {
+      names.push(indexEntryName(v, p));
+      ids.push(indexEntryRecord(v, p));
+      directory.push((indexEntryNameFlags(v, p) & FILE_NAME_DIRECTORY) !== 0 ? 1 : 0);
     });
-    out.directory = Uint8Array.from(directory);
-    return out;
+    return { names, ids, directory: Uint8Array.from(directory) };
+  }
+
+  /** The named entries of a directory's $I30 B-tree in index order, as objects (see walkIndex). */
+  private async indexKeys(dir: FsEntry): Promise<IndexEntry[]> {
+    const keys: IndexEntry[] = [];
+    await this.walkIndex(dir, (v, p) => keys.push(indexEntryAt(v, p)));
+    return keys;
   }
 
   /**
-   * The named entries of a directory's $I30 B-tree in index order, DOS aliases and the root's self-entry left out;
-   * handed to `each` as they are met when given (nothing kept), else returned.
+   * Hands `each` the named entries of a directory's $I30 B-tree in index order (§4), DOS aliases and the root's
+   * self-entry left out, each as its node's view and its offset there: a listing takes the name and numbers it needs
+   * in place, with no object per entry (issue 7). Every node is read once and not cached.
    */
-  private async indexKeys(dir: FsEntry, each?: (e: IndexEntry) => void): Promise<IndexEntry[]> {
+  private async walkIndex(dir: FsEntry, each: (v: ByteView, p: number) => void): Promise<void> {
     if (!dir.isDirectory)
       throw new BootprobeError('NOT_A_DIRECTORY', `${dir.path} is not a directory`, {
         hint: 'list a directory',
       });
     const d = await this.dirIndex(dir.id, false);
-    const keys: IndexEntry[] = [];
     const visited = new Set<number>();
-    const walk = async (entries: IndexEntry[], depth: number): Promise<void> => {
-      for (const e of entries) {
-        if (e.child !== null) {
-          if (visited.has(e.child) || depth >= MAX_INDEX_DEPTH)
+    const walk = async (node: IndexNodeView, depth: number): Promise<void> => {
+      const { v, offsets } = node;
+      for (let i = 0; i < offsets.length; i++) {
+        const p = offsets[i]!;
+        const child = indexEntryChild(v, p);
+        if (child !== null) {
+          if (visited.has(child) || depth >= MAX_INDEX_DEPTH)
             throw new BootprobeError(
               'NTFS_INDEX',
-              `${dir.path}: index B-tree ${visited.has(e.child) ? `loops back to VCN ${e.child}` : `deeper than ${MAX_INDEX_DEPTH}`}`,
+              `${dir.path}: index B-tree ${visited.has(child) ? `loops back to VCN ${child}` : `deeper than ${MAX_INDEX_DEPTH}`}`,
               {
-                offset: d.alloc?.offset ?? e.offset,
+                offset: d.alloc?.offset ?? v.base + p,
                 structure: 'ntfs.index',
                 hint: 'the directory index is damaged',
               },
             );
-          visited.add(e.child);
-          await walk(await this.indexNode(d, e.child, false), depth + 1);
+          visited.add(child);
+          await walk(await this.indexNodeView(d, child), depth + 1);
         }
         // The DOS alias of a Win32 name becomes the entry's shortName; the root's entry for itself is no child.
-        if (e.key && e.key.namespace !== NAMESPACE.DOS && e.record !== dir.id) {
-          if (each) each(e);
-          else keys.push(e);
-        }
+        if (
+          !indexEntryIsLast(v, p) &&
+          indexEntryNamespace(v, p) !== NAMESPACE.DOS &&
+          indexEntryRecord(v, p) !== dir.id
+        )
+          each(v, p);
       }
     };
-    await walk(d.rootEntries, 0);
-    return keys;
+    await walk(d.root, 0);
   }
 
   async openFile(entry: FsEntry, streamName = ''): Promise<FileReader> {

@@ -54,6 +54,36 @@ describe('ByteView — bounds-checked structure access', () => {
     expect(ok.u64leNum(0, 'size')).toBe(2 ** 32);
   });
 
+  it('decodes UTF-16 of any length, unpaired surrogates kept, through its reused short-name arrays', () => {
+    const enc = (units: number[], le: boolean) => {
+      const b = new Uint8Array(1 + 2 * units.length); // odd start: no aligned view of the units is possible
+      units.forEach((u, i) => {
+        b[1 + 2 * i + (le ? 0 : 1)] = u & 0xff;
+        b[1 + 2 * i + (le ? 1 : 0)] = u >> 8;
+      });
+      return new ByteView(b, 0, 'test.utf16');
+    };
+    const cases: number[][] = [
+      [],
+      [0x41],
+      [0x48, 0xe9, 0x4c, 0x4c, 0x4f], // 'HéLLO'
+      [0xd800, 0x41, 0xdc00], // lone surrogates, both kinds
+      Array.from({ length: 255 }, (_, i) => 0x4e00 + i),
+      Array.from({ length: 256 }, (_, i) => 0x61 + (i % 26)),
+      Array.from({ length: 5000 }, (_, i) => 0x400 + (i % 200)),
+    ];
+    for (const units of cases) {
+      const want = String.fromCharCode(...units);
+      expect(enc(units, true).utf16le(1, 2 * units.length)).toBe(want);
+      expect(enc(units, false).utf16be(1, 2 * units.length)).toBe(want);
+    }
+    // The same length twice in a row: the reused array holds only the second name's units.
+    expect(enc([0x61, 0x62, 0x63], true).utf16le(1, 6)).toBe('abc');
+    expect(enc([0x78, 0x79], true).utf16le(1, 4)).toBe('xy');
+    expect(enc([0x7a, 0x7a, 0x7a], true).utf16le(1, 6)).toBe('zzz');
+    expect(enc([0x61, 0, 0x62], true).utf16le(1, 6, true)).toBe('a');
+  });
+
   it('formats and parses Windows mixed-endian GUIDs', () => {
     const g = '2dc27766-f623-4200-9d64-115e9bfd4a08';
     const bytes = parseGuid(`{${g.toUpperCase()}}`)!;

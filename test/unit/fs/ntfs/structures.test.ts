@@ -10,7 +10,16 @@ import {
   decodeSectorsPerCluster,
 } from '../../../../src/fs/ntfs/boot-sector.js';
 import { decodeFileName } from '../../../../src/fs/ntfs/file-name.js';
-import { decodeIndexNode } from '../../../../src/fs/ntfs/index-node.js';
+import {
+  decodeIndexNode,
+  indexEntryChild,
+  indexEntryIsLast,
+  indexEntryName,
+  indexEntryNameFlags,
+  indexEntryNamespace,
+  indexEntryRecord,
+  scanIndexNode,
+} from '../../../../src/fs/ntfs/index-node.js';
 import { decodeIndexRoot, indexVcnToOffset } from '../../../../src/fs/ntfs/index-root.js';
 import { lznt1Decompress } from '../../../../src/fs/ntfs/lznt1.js';
 import { openNtfs } from '../../../../src/fs/ntfs/ntfs.js';
@@ -310,6 +319,65 @@ describe('index nodes and entries — ntfs.md §4', () => {
     const far = node(last);
     far.bytes.set([0xff, 0, 0, 0], 4);
     throwsCode(() => decodeIndexNode(far, 0), 'NTFS_INDEX');
+  });
+
+  /** An entry for record `rec` (sequence 3) named `name` in `ns`, with `child` when given; 8-byte aligned. */
+  const keyed = (rec: number, name: string, ns: number, flags: number, child?: number) => {
+    const keyLen = 0x42 + 2 * name.length;
+    const len = Math.ceil((16 + keyLen + (child === undefined ? 0 : 8)) / 8) * 8;
+    const e = new Uint8Array(len);
+    const dv = new DataView(e.buffer);
+    dv.setUint32(0, rec, true);
+    dv.setUint16(4, 1, true); // record bits 32-47: record 2^32 + rec
+    dv.setUint16(6, 3, true);
+    dv.setUint16(8, len, true);
+    dv.setUint16(10, keyLen, true);
+    dv.setUint16(12, child === undefined ? 0 : 1, true);
+    dv.setUint32(16 + 0x38, flags, true);
+    e[16 + 0x40] = name.length;
+    e[16 + 0x41] = ns;
+    for (let i = 0; i < name.length; i++) dv.setUint16(16 + 0x42 + 2 * i, name.charCodeAt(i), true);
+    if (child !== undefined) dv.setUint32(len - 8, child, true);
+    return [...e];
+  };
+  const nodeOf = (...entries: number[][]) => {
+    const body = entries.flat();
+    const b = new Uint8Array(16 + body.length);
+    new DataView(b.buffer).setUint32(0, 16, true);
+    new DataView(b.buffer).setUint32(4, 16 + body.length, true);
+    b.set(body, 16);
+    return new ByteView(b, 0x9000, 'test.node');
+  };
+  const lastEntry = [0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 2, 0, 0, 0];
+
+  it('a scanned node reads each entry in place as decodeIndexNode decodes it', () => {
+    const v = nodeOf(keyed(40, 'Windows', 1, 0x10000000, 7), keyed(41, 'WINDOWS', 2, 0x10000000), lastEntry);
+    const { offsets } = scanIndexNode(v, 0);
+    const objects = decodeIndexNode(v, 0);
+    expect(offsets).toHaveLength(3);
+    expect(offsets.map((p) => indexEntryIsLast(v, p))).toEqual([false, false, true]);
+    expect(offsets.map((p) => indexEntryChild(v, p))).toEqual(objects.map((e) => e.child));
+    expect(offsets.map((p) => indexEntryRecord(v, p))).toEqual(objects.map((e) => e.record));
+    expect(indexEntryRecord(v, offsets[0]!)).toBe(2 ** 32 + 40);
+    expect(offsets.slice(0, 2).map((p) => indexEntryName(v, p))).toEqual(['Windows', 'WINDOWS']);
+    expect(offsets.slice(0, 2).map((p) => indexEntryNamespace(v, p))).toEqual([1, 2]);
+    expect(indexEntryNameFlags(v, offsets[1]!)).toBe(0x10000000);
+    expect(objects.map((e) => e.key?.name ?? null)).toEqual(['Windows', 'WINDOWS', null]);
+    expect(objects[0]!.offset).toBe(0x9000 + offsets[0]!);
+  });
+
+  it('a key whose name runs past its key length: NTFS_INDEX at the name length, before any name is read', () => {
+    const bad = keyed(40, 'Windows', 1, 0);
+    bad[16 + 0x40] = 40; // 40 characters in a 7-character key
+    const e = throwsCode(() => scanIndexNode(nodeOf(bad, lastEntry), 0), 'NTFS_INDEX');
+    expect(e.offset).toBe(0x9000 + 16 + 16 + 0x40);
+    expect(e.message).toMatch(/does not fit/);
+  });
+
+  it('a child VCN beyond the safe integers: NTFS_INDEX when scanned', () => {
+    const huge = keyed(40, 'a', 1, 0, 1);
+    huge.splice(huge.length - 8, 8, 0, 0, 0, 0, 0, 0, 0x40, 0);
+    throwsCode(() => scanIndexNode(nodeOf(huge, lastEntry), 0), 'NTFS_INDEX');
   });
 });
 
