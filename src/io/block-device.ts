@@ -27,21 +27,29 @@ export function newIoStats(): IoStats {
   return { bytesRead: 0, reads: 0, bytesWritten: 0, writes: 0 };
 }
 
+/** Whether a read of `length` bytes at `offset` lies inside `size` bytes (checkRange without the error). */
+export function inRange(size: number, offset: number, length: number): boolean {
+  return (
+    Number.isSafeInteger(offset) &&
+    Number.isSafeInteger(length) &&
+    offset >= 0 &&
+    length >= 0 &&
+    offset + length <= size
+  );
+}
+
 /** Throws READ_OUT_OF_RANGE unless [offset, offset+length) lies inside a device of `size` bytes. */
 export function checkRange(what: string, size: number, offset: number, length: number): void {
-  if (
-    !Number.isSafeInteger(offset) ||
-    !Number.isSafeInteger(length) ||
-    offset < 0 ||
-    length < 0 ||
-    offset + length > size
-  ) {
-    throw new BootprobeError(
-      'READ_OUT_OF_RANGE',
-      `${what}: read of ${length} bytes at ${hex(offset)} is outside its ${size} bytes`,
-      { offset, data: { size, length } },
-    );
-  }
+  if (!inRange(size, offset, length)) throw rangeError(what, size, offset, length);
+}
+
+/** The READ_OUT_OF_RANGE error checkRange throws (a read that is not an async function rejects with it). */
+export function rangeError(what: string, size: number, offset: number, length: number): BootprobeError {
+  return new BootprobeError(
+    'READ_OUT_OF_RANGE',
+    `${what}: read of ${length} bytes at ${hex(offset)} is outside its ${size} bytes`,
+    { offset, data: { size, length } },
+  );
 }
 
 /** A device that can be written. */

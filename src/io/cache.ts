@@ -4,7 +4,7 @@
 // blocks (coalesced), never one read per block. Reads larger than BYPASS_BYTES bypass it: streaming file data would
 // only evict the metadata that is worth keeping, and the larger structures that are read again (NTFS index nodes,
 // hive bins) are kept decoded by their own readers.
-import { type BlockDevice, checkRange } from './block-device.js';
+import { type BlockDevice, checkRange, inRange } from './block-device.js';
 
 export interface CacheOptions {
   /**
@@ -69,13 +69,18 @@ export class CachedDevice implements BlockDevice {
     return this.inner.size;
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  read(offset: number, length: number): Promise<Uint8Array> {
+    // A bypassing read hands back the inner device's promise as it is (not async: no promise of its own).
+    if (length > BYPASS_BYTES && inRange(this.size, offset, length)) return this.inner.read(offset, length);
+    return this.readCached(offset, length);
+  }
+
+  private async readCached(offset: number, length: number): Promise<Uint8Array> {
     checkRange('cached device', this.size, offset, length);
     if (length === 0) return new Uint8Array(0);
     const bs = this.blockSize;
     const first = Math.floor(offset / bs);
     const last = Math.floor((offset + length - 1) / bs);
-    if (length > BYPASS_BYTES) return this.inner.read(offset, length);
     if (first === last) {
       const block = this.get(first) ?? (await this.fill(first, first));
       const at = offset - first * bs;

@@ -94,6 +94,13 @@ const AHEAD_GAP = 8;
 const AHEAD_SPAN = 256 * 1024;
 const AHEAD_BYTES = 2 * 1024 * 1024;
 
+/** Whether readRecord caches a record: always, only directories (false), or never. */
+type Keep = boolean | 'never';
+
+function kept(keep: Keep, directory: boolean): boolean {
+  return keep === true || (keep === false && directory);
+}
+
 /** A tiny least-recently-used map. */
 class Lru<K, V> {
   private readonly m = new Map<K, V>();
@@ -332,7 +339,31 @@ export class NtfsFileSystem implements FileSystem {
    * Reads `length` bytes at byte `offset` of an attribute mapped by `runs`: one device read per run touched (runs are
    * coalesced), zeros for sparse runs. `at` is the attribute's volume offset for messages.
    */
-  private async readRuns(runs: readonly Run[], offset: number, length: number, where: string, at: number) {
+  private readRuns(
+    runs: readonly Run[],
+    offset: number,
+    length: number,
+    where: string,
+    at: number,
+  ): Promise<Uint8Array> {
+    // Nearly every MFT record and index block lies in one allocated run: one device read, no piece list, and the
+    // device's promise handed back as it is (issue 7).
+    const cs = this.boot.clusterSize;
+    const run = runs[findRun(runs, Math.floor(offset / cs))];
+    if (run && run.lcn !== null && run.vcn * cs <= offset && offset + length <= (run.vcn + run.length) * cs) {
+      const from = run.lcn * cs + (offset - run.vcn * cs);
+      if (from + length <= this.dev.size) return this.dev.read(from, length);
+    }
+    return this.readRunPieces(runs, offset, length, where, at);
+  }
+
+  private async readRunPieces(
+    runs: readonly Run[],
+    offset: number,
+    length: number,
+    where: string,
+    at: number,
+  ) {
     const cs = this.boot.clusterSize;
     const end = offset + length;
     let pos = offset;
@@ -420,9 +451,10 @@ export class NtfsFileSystem implements FileSystem {
 
   /**
    * Reads and checks MFT record `n` (fixups, header, attributes), through the cache. With `keep` false (a listing's
-   * children, each needed once) the record is cached only when it is a directory, the one kind read again soon.
+   * children, each needed once) the record is cached only when it is a directory, the one kind read again soon; with
+   * 'never' (a directory a whole-tree walk reads once, issue 7) it is not cached at all.
    */
-  private async readRecord(n: number, keep = true): Promise<MftRecord> {
+  private async readRecord(n: number, keep: Keep = true): Promise<MftRecord> {
     const ready = this.takeRecord(n, keep);
     if (ready) return ready;
     const rs = this.boot.recordSize;
@@ -437,7 +469,7 @@ export class NtfsFileSystem implements FileSystem {
    * Record `n` without I/O when it is cached or was read ahead (list() then builds the entry synchronously: no
    * promise per entry); null when it must be read. Throws NTFS_RECORD for a number outside $MFT.
    */
-  private takeRecord(n: number, keep: boolean): MftRecord | null {
+  private takeRecord(n: number, keep: Keep): MftRecord | null {
     const hit = this.records.get(n);
     if (hit) return hit;
     if (!Number.isSafeInteger(n) || n < 0 || n >= this.mftRecords)
@@ -455,7 +487,7 @@ export class NtfsFileSystem implements FileSystem {
     this.ahead.delete(n);
     // A kept record must not pin the whole read-ahead span: it gets its own bytes. (0x16, the flags, is never touched
     // by the fixups.)
-    if (keep || ((bytes[0x16] ?? 0) & RECORD_FLAG.DIRECTORY) !== 0) bytes = new Uint8Array(bytes);
+    if (kept(keep, ((bytes[0x16] ?? 0) & RECORD_FLAG.DIRECTORY) !== 0)) bytes = new Uint8Array(bytes);
     const rs = this.boot.recordSize;
     return this.parseRecord(
       n,
@@ -465,14 +497,14 @@ export class NtfsFileSystem implements FileSystem {
     );
   }
 
-  /** Fixups, header and attributes of record `n` from its private bytes; cached when kept or a directory. */
-  private parseRecord(n: number, offset: number, bytes: Uint8Array, keep: boolean): MftRecord {
+  /** Fixups, header and attributes of record `n` from its private bytes; cached as `keep` says (readRecord). */
+  private parseRecord(n: number, offset: number, bytes: Uint8Array, keep: Keep): MftRecord {
     applyFixups(bytes, 'FILE', offset);
     const v = new ByteView(bytes, offset, `MFT record ${n}`);
     const header = decodeMftRecordHeader(v);
     const attributes = decodeAttributes(v, header.firstAttribute, header.usedSize, n);
     const rec = { number: n, offset, header, attributes };
-    if (keep || (header.flags & RECORD_FLAG.DIRECTORY) !== 0) this.records.set(n, rec);
+    if (kept(keep, (header.flags & RECORD_FLAG.DIRECTORY) !== 0)) this.records.set(n, rec);
     return rec;
   }
 
@@ -754,7 +786,9 @@ export class NtfsFileSystem implements FileSystem {
   private async dirIndex(n: number, keep = true): Promise<DirIndex> {
     const hit = this.dirs.get(n);
     if (hit) return hit;
-    const rec = await this.readRecord(n, keep);
+    // A walk reads each directory's record once, here: filing it in the record cache would only carry it through the
+    // young generation's collections.
+    const rec = await this.readRecord(n, keep || 'never');
     const attrs = await this.allAttributes(n, keep, rec);
     const root = attrs.find((a) => a.type === ATTR.INDEX_ROOT && a.name === '$I30' && !a.nonResident);
     if (!root?.value)

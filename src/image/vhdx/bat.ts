@@ -116,6 +116,24 @@ export class VhdxBat {
     return this.raw(this.payloadIndex(i));
   }
 
+  /**
+   * File offset of payload block `i` when it is FULLY_PRESENT and its BAT page is already loaded; -1 otherwise (the
+   * caller then takes the general path, payload()). Synchronous, no object: the read path's shortcut for the common
+   * case, a read inside one present block (issue 7: a listing makes thousands of 4 KiB reads).
+   */
+  presentOffset(i: number): number {
+    const byte = this.payloadIndex(i) * 8;
+    const page = Math.floor(byte / PAGE_BYTES);
+    const data = this.pages.get(page);
+    if (!data) return -1;
+    const at = byte - page * PAGE_BYTES;
+    const lo = (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
+    if ((lo & 7) !== PAYLOAD_STATE.FULLY_PRESENT) return -1;
+    const hi = (data[at + 4]! | (data[at + 5]! << 8) | (data[at + 6]! << 16) | (data[at + 7]! << 24)) >>> 0;
+    const fileOffset = (hi * 4096 + (lo >>> 20)) * MiB;
+    return Number.isSafeInteger(fileOffset) ? fileOffset : -1;
+  }
+
   /** Sector-bitmap entry of chunk `k`. */
   bitmap(k: number): Promise<BatEntry> {
     return this.raw(this.bitmapIndex(k));

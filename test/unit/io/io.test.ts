@@ -147,6 +147,17 @@ describe('CachedDevice — small LRU block cache', () => {
     expect(Array.from(last)).toEqual(Array.from(data.subarray(data.length - 5)));
   });
 
+  it('reads over 2 KiB go to the inner device uncached, whole; out-of-range reads reject either way', async () => {
+    const stats = newIoStats();
+    const data = Uint8Array.from({ length: 65536 }, (_, i) => (i * 13) & 0xff);
+    const c = new CachedDevice(new MemoryDevice(data, { stats }), { blockSize: 512 });
+    expect(Array.from(await c.read(1000, 4096))).toEqual(Array.from(data.subarray(1000, 5096)));
+    await c.read(1000, 4096);
+    expect(stats.reads).toBe(2);
+    await expect(c.read(65536 - 100, 4096)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
+    await expect(c.read(65536 - 10, 20)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
+  });
+
   it('evicts the least recently used block', async () => {
     const stats = newIoStats();
     const c = new CachedDevice(new MemoryDevice(new Uint8Array(65536), { stats }), {

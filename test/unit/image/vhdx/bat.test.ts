@@ -110,7 +110,31 @@ describe('payload block states without a parent — vhd-vhdx.md §2.5.1 table', 
       le64(v.bytes, batEntryOffset(v, 0), batEntry(STATE.FULLY_PRESENT, off));
       const img = await openVhdx(new MemoryDevice(v.bytes), {});
       await typedError(img.read(0, 512), 'VHDX_BLOCK');
+      // Again with the BAT page loaded (the read path's shortcut for a present block checks the same bounds).
+      await typedError(img.read(512, 512), 'VHDX_BLOCK');
     }
+  });
+
+  it('reads inside one block once its BAT page is loaded: the same bytes, one device read each, ranges still checked', async () => {
+    const w = [pattern(0, 2 * MiB, 3)];
+    const v = buildVhdx({ size: SIZE, writes: w });
+    const stats = newIoStats();
+    const img = await openVhdx(new MemoryDevice(v.bytes, { stats }), {});
+    await img.read(0, 512); // loads the BAT page
+    const r0 = stats.reads;
+    for (const [o, n] of [
+      [4096, 4096],
+      [MiB - 100, 100],
+      [MiB, 1024],
+      [2 * MiB - 1, 1],
+    ] as const)
+      expect(firstDiff(await img.read(o, n), w[0]!.data.subarray(o, o + n))).toBe(-1);
+    expect(stats.reads - r0).toBe(4);
+    // Across a block boundary, and into an unwritten block: the general path, the same answer.
+    expect(firstDiff(await img.read(MiB - 8, 16), w[0]!.data.subarray(MiB - 8, MiB + 8))).toBe(-1);
+    expect(Array.from(await img.read(2 * MiB, 8))).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    await expect(img.read(SIZE - 4, 8)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
+    await expect(img.read(-1, 8)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
   });
 
   it('4096-byte logical sectors: chunk ratio and reads follow the sector size', async () => {
