@@ -15,7 +15,8 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -68,6 +69,9 @@ await build({
 const cache = path.resolve('dist/cli-bundle.cache');
 rmSync(cache, { force: true });
 const sample = 'samples/template.vhd';
+// The same template as a VHDX (templates come as both; the VHDX reader is its own code), made by the CLI itself.
+const work = mkdtempSync(path.join(os.tmpdir(), 'bootprobe-build-'));
+const sampleX = path.join(work, 'template.vhdx');
 for (const args of [
   ['--version'],
   ['preflight', '--json', sample],
@@ -77,6 +81,10 @@ for (const args of [
   ['ls', '-R', '-l', sample],
   ['cat', sample, '/Boot/BCD'],
   ['reg', '--file', '/Windows/System32/config/SOFTWARE', sample, 'Microsoft\\Windows NT\\CurrentVersion'],
+  ['convert', '-b', '2M', sample, sampleX],
+  ['preflight', sampleX],
+  ['ls', '-R', sampleX],
+  ['cat', sampleX, '/Boot/BCD'],
 ]) {
   try {
     execFileSync(process.execPath, ['dist/cli.js', ...args], {
@@ -87,3 +95,4 @@ for (const args of [
     // exit 1 (a failing verdict) is an answer, not a build failure
   }
 }
+rmSync(work, { recursive: true, force: true });

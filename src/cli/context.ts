@@ -10,7 +10,11 @@ import { FileDevice } from '../io/file-device.js';
 import { NodeFileAccess } from '../io/node-file-access.js';
 
 export interface OutStream {
-  write(s: string | Uint8Array): unknown;
+  /**
+   * `done` is called once the stream no longer needs `s` (a Node Writable's write callback). A write declared with one
+   * parameter takes no `done`: the stream is taken to be through with `s` when write returns (see writeOut).
+   */
+  write(s: string | Uint8Array, done?: (err?: Error | null) => void): unknown;
   isTTY?: boolean | undefined;
 }
 

@@ -57,6 +57,14 @@ export interface FsEntry {
 export interface FileReader {
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Optional: `target.length` bytes at `offset` into the caller's reused buffer (see fileReadInto). */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
+}
+
+/** Reads `target.length` bytes at `offset` of a file into `target`: the reader's readInto, else a read and a copy. */
+export async function fileReadInto(reader: FileReader, offset: number, target: Uint8Array): Promise<void> {
+  if (reader.readInto) return reader.readInto(offset, target);
+  target.set(await reader.read(offset, target.length));
 }
 
 export interface FileSystem {

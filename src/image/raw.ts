@@ -1,5 +1,5 @@
 // A raw image: the file is the disk (any size; a size that is not a sector multiple is exposed as it is).
-import type { BlockDevice } from '../io/index.js';
+import { type BlockDevice, readInto } from '../io/index.js';
 import type { DiskImage, Extent, ImageInfo } from './disk-image.js';
 
 export class RawImage implements DiskImage {
@@ -32,6 +32,10 @@ export class RawImage implements DiskImage {
 
   read(offset: number, length: number): Promise<Uint8Array> {
     return this.dev.read(offset, length);
+  }
+
+  readInto(offset: number, target: Uint8Array): Promise<void> {
+    return readInto(this.dev, offset, target);
   }
 
   async mapRange(offset: number, length: number): Promise<Extent[]> {

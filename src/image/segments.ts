@@ -1,7 +1,7 @@
 // A read of a block-mapped virtual disk, split into where each piece comes from: this file, the parent, or zeros.
 // VHD and VHDX readers build the segments their own way (BAT, bitmaps, block states) and share how they are read
 // and how they become extents.
-import type { BlockDevice } from '../io/index.js';
+import { type BlockDevice, readInto } from '../io/index.js';
 import { type DiskImage, type Extent, pushExtent } from './disk-image.js';
 
 export interface Segment {
@@ -43,6 +43,24 @@ export async function readSegments(
     }
   }
   return out;
+}
+
+/** readSegments into the caller's buffer (`target.length` is the segments' total length). */
+export async function readSegmentsInto(
+  file: BlockDevice,
+  parent: DiskImage | null,
+  segs: Segment[],
+  target: Uint8Array,
+): Promise<void> {
+  for (const s of segs) {
+    const part = target.subarray(s.outAt, s.outAt + s.n);
+    if (s.kind === 'file') await readInto(file, s.at, part);
+    else if (s.kind === 'parent' && parent) {
+      const n = Math.max(0, Math.min(s.n, parent.size - s.at));
+      if (n > 0) await readInto(parent, s.at, part.subarray(0, n));
+      part.fill(0, n);
+    } else part.fill(0);
+  }
 }
 
 /** The extents of a range starting at `offset`: file data, zeros, and the parent's own extents where it shows through. */

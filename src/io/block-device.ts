@@ -9,10 +9,21 @@ export interface BlockDevice {
   readonly sectorSize: number;
   /** Reads exactly `length` bytes at `offset`; the result may be a view into a cache: do not modify it. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: reads `target.length` bytes at `offset` into `target`, a buffer the caller reuses (issue 7: streaming a
+   * large file through fresh buffers cost more in page faults than the reads; see readInto below for the fallback).
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
   /** Absent = read-only. */
   write?(offset: number, data: Uint8Array): Promise<void>;
   flush?(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Reads `target.length` bytes at `offset` of `dev` into `target`: the device's readInto, else a read and a copy. */
+export async function readInto(dev: BlockDevice, offset: number, target: Uint8Array): Promise<void> {
+  if (dev.readInto) return dev.readInto(offset, target);
+  target.set(await dev.read(offset, target.length));
 }
 
 /** Bytes and requests that reached a backend: what `--stats` prints. */

@@ -4,7 +4,7 @@
 // blocks (coalesced), never one read per block. Reads larger than BYPASS_BYTES bypass it: streaming file data would
 // only evict the metadata that is worth keeping, and the larger structures that are read again (NTFS index nodes,
 // hive bins) are kept decoded by their own readers.
-import { type BlockDevice, checkRange, inRange } from './block-device.js';
+import { type BlockDevice, checkRange, inRange, readInto } from './block-device.js';
 
 export interface CacheOptions {
   /**
@@ -73,6 +73,13 @@ export class CachedDevice implements BlockDevice {
     // A bypassing read hands back the inner device's promise as it is (not async: no promise of its own).
     if (length > BYPASS_BYTES && inRange(this.size, offset, length)) return this.inner.read(offset, length);
     return this.readCached(offset, length);
+  }
+
+  /** Into the caller's buffer: a read over 2 KiB goes to the inner device as read() sends it (uncached). */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    if (target.length > BYPASS_BYTES && inRange(this.size, offset, target.length))
+      return readInto(this.inner, offset, target);
+    target.set(await this.readCached(offset, target.length));
   }
 
   private async readCached(offset: number, length: number): Promise<Uint8Array> {

@@ -145,6 +145,13 @@ export class FileDevice implements BlockDevice {
       length >= UNFILLED_FROM
         ? new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length)
         : new Uint8Array(length);
+    await this.readInto(offset, buf);
+    return buf;
+  }
+
+  async readInto(offset: number, buf: Uint8Array): Promise<void> {
+    const length = buf.length;
+    checkRange(this.path, this.size, offset, length);
     let done = 0;
     while (done < length) {
       let bytesRead: number;
@@ -167,7 +174,6 @@ export class FileDevice implements BlockDevice {
       this.stats.bytesRead += length;
       this.stats.reads++;
     }
-    return buf;
   }
 
   async flush(): Promise<void> {

@@ -1,6 +1,6 @@
 // A bounded window onto another device (a partition, an embedded volume). Reads outside the window are errors,
 // so a file system opened on a partition can never read its neighbours.
-import { type BlockDevice, checkRange, inRange, rangeError } from './block-device.js';
+import { type BlockDevice, checkRange, inRange, rangeError, readInto } from './block-device.js';
 
 export class SliceDevice implements BlockDevice {
   readonly sectorSize: number;
@@ -29,6 +29,12 @@ export class SliceDevice implements BlockDevice {
     if (!inRange(this.size, offset, length))
       return Promise.reject(rangeError(this.name, this.size, offset, length));
     return this.parent.read(this.start + offset, length);
+  }
+
+  readInto(offset: number, target: Uint8Array): Promise<void> {
+    if (!inRange(this.size, offset, target.length))
+      return Promise.reject(rangeError(this.name, this.size, offset, target.length));
+    return readInto(this.parent, this.start + offset, target);
   }
 
   async flush(): Promise<void> {

@@ -15,7 +15,11 @@ export async function runCli(args: string[]): Promise<CliResult> {
   const enc = new TextEncoder();
   const code = await main(args, {
     stdout: {
-      write: (s: string | Uint8Array) => out.push(typeof s === 'string' ? enc.encode(s) : s.slice()),
+      // A copy: the CLI reuses its buffers once `done` is called, as a Node stream calls it.
+      write: (s: string | Uint8Array, done?: () => void) => {
+        out.push(typeof s === 'string' ? enc.encode(s) : s.slice());
+        done?.();
+      },
     },
     stderr: {
       write: (s: string | Uint8Array) => err.push(typeof s === 'string' ? s : new TextDecoder().decode(s)),

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BootprobeError } from '../../src/errors.js';
-import type { BlockDevice, IoStats } from '../../src/io/block-device.js';
+import { type BlockDevice, type IoStats, readInto } from '../../src/io/block-device.js';
 import { encodeUtf16le, parseGuid } from '../../src/io/byte-view.js';
 import { crc32c } from '../../src/io/checksum.js';
 import { anyBasename, type FileAccess, isWindowsAbsolute } from '../../src/io/file-access.js';
@@ -482,9 +482,23 @@ export function memoryFiles(
   };
 }
 
+/**
+ * The whole disk through read(), `step` bytes at a time, checked against the same reads through readInto() into one
+ * reused buffer left dirty between reads (so readInto must write every byte, zeros included).
+ */
 export async function readAll(img: BlockDevice, step = 3 * MiB + 512): Promise<Uint8Array> {
   const out = new Uint8Array(img.size);
-  for (let at = 0; at < img.size; at += step) out.set(await img.read(at, Math.min(step, img.size - at)), at);
+  const buf = new Uint8Array(Math.min(step, img.size));
+  for (let at = 0; at < img.size; at += step) {
+    const n = Math.min(step, img.size - at);
+    const got = await img.read(at, n);
+    out.set(got, at);
+    const into = buf.subarray(0, n);
+    into.fill(0xa5);
+    await readInto(img, at, into);
+    const diff = firstDiff(into, got);
+    if (diff >= 0) throw new Error(`readInto differs from read at disk byte ${at + diff}`);
+  }
   return out;
 }
 

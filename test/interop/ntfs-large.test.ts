@@ -1,6 +1,7 @@
 // A 50,000-file NTFS volume made by mkntfs + ntfs-3g: `cat` of one file deep inside reads a few hundred KB, because
 // lookups walk the $I30 B-trees and never scan the MFT (issue 3 "Must show").
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -32,6 +33,10 @@ for d in range(10):
 deep = os.path.join(root, 'Windows', 'System32', 'drivers', 'etc')
 os.makedirs(deep)
 open(os.path.join(deep, 'hosts'), 'w').write('127.0.0.1 localhost\\n')
+# A file of three 4 MiB chunks and a piece: cat and extract stream it through reused buffers.
+import random
+random.seed(7)
+open(os.path.join(root, 'Windows', 'big.bin'), 'wb').write(random.randbytes(3 * 4194304 + 12345))
 `,
       mnt,
     ]);
@@ -50,6 +55,18 @@ describe('a file deep in a 50,000-file NTFS volume', () => {
       expect(Number(m[1])).toBeLessThan(400 * 1024);
     }
     expect((await runCli(['cat', img, '/Windows/dir07/file-04321.dll'])).stdout).toBe('7 4321\n');
+  });
+
+  it('cat and extract of a 12 MiB file (three chunks and a piece) give the bytes ntfscat gives', async () => {
+    requireTool('ntfscat');
+    const want = execFileSync('ntfscat', [img, '/Windows/big.bin'], { maxBuffer: 1 << 26 });
+    expect(want.length).toBe(3 * 4194304 + 12345);
+    const r = await runCli(['cat', img, '/Windows/big.bin']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Buffer.compare(Buffer.from(r.stdoutBytes), want)).toBe(0);
+    const dest = path.join(t.dir, 'big.out');
+    expect((await runCli(['extract', img, '/Windows/big.bin', dest])).code).toBe(0);
+    expect(Buffer.compare(readFileSync(dest), want)).toBe(0);
   });
 
   it('ls -R lists all 50,000 files', async () => {

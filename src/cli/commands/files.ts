@@ -3,7 +3,14 @@ import { stat as fsStat, mkdir, open, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { BootprobeError } from '../../errors.js';
 import { openVolume } from '../../fs/disk-volumes.js';
-import { FILE_ATTRIBUTE, type FileSystem, type FsEntry, joinPath, nameEntry } from '../../fs/file-system.js';
+import {
+  FILE_ATTRIBUTE,
+  type FileSystem,
+  type FsEntry,
+  fileReadInto,
+  joinPath,
+  nameEntry,
+} from '../../fs/file-system.js';
 import type { CliContext } from '../context.js';
 import { Progress } from '../progress.js';
 import { safeName } from '../safe-name.js';
@@ -204,20 +211,34 @@ export async function catCommand(ctx: CliContext, imagePath: string, filePath: s
   const { path: p, stream } = splitStream(filePath);
   const entry = await fs.lookup(p);
   const reader = await fs.openFile(entry, stream || undefined);
-  for (let at = 0; at < reader.size; at += CHUNK) {
-    const data = await reader.read(at, Math.min(CHUNK, reader.size - at));
-    await writeOut(ctx, data);
+  // Two buffers in turn, each read into again only once stdout has written it (its write callback): at most two
+  // chunks in flight, and no fresh memory per chunk (issue 7: the page faults of a new 4 MiB buffer per chunk cost
+  // more than reading it; a 38 MB hive streamed ~3x faster).
+  const size = reader.size;
+  const bufs: Uint8Array[] = [];
+  const written: Promise<void>[] = [];
+  for (let at = 0, k = 0; at < size; at += CHUNK, k ^= 1) {
+    await written[k];
+    bufs[k] ??= new Uint8Array(Math.min(CHUNK, size));
+    const chunk = bufs[k]!.subarray(0, Math.min(CHUNK, size - at));
+    await fileReadInto(reader, at, chunk);
+    written[k] = writeOut(ctx, chunk);
   }
+  await Promise.all(written);
   return 0;
 }
 
-async function writeOut(ctx: CliContext, data: Uint8Array): Promise<void> {
-  const out = ctx.io.stdout as {
-    write(b: Uint8Array): boolean | unknown;
-    once?: (ev: string, fn: () => void) => void;
-  };
-  const ok = out.write(data);
-  if (ok === false && out.once) await new Promise<void>((resolve) => out.once!('drain', resolve));
+/** Writes a chunk to stdout; resolves once the stream is done with it (its buffer may then be reused). */
+function writeOut(ctx: CliContext, data: Uint8Array): Promise<void> {
+  const out = ctx.io.stdout;
+  if (out.write.length < 2) {
+    out.write(data); // a sink without a callback (OutStream): done with the bytes when write returns
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve) => {
+    // An error (EPIPE: the reader went away) is the stream's 'error' event, handled in bin.ts.
+    ctx.io.stdout.write(data, () => resolve());
+  });
 }
 
 export interface StatOptions extends VolumeOptions {
@@ -384,8 +405,11 @@ async function writeFile(ctx: CliContext, fs: FileSystem, e: FsEntry, stream: st
   }
   const progress = new Progress(ctx.io.stderr, reader.size > 64 * 1024 * 1024 ? reader.size : 0, e.name);
   try {
+    // One buffer, read into again once its bytes are written (see catCommand).
+    const buf = new Uint8Array(Math.min(CHUNK, reader.size));
     for (let at = 0; at < reader.size; at += CHUNK) {
-      const data = await reader.read(at, Math.min(CHUNK, reader.size - at));
+      const data = buf.subarray(0, Math.min(CHUNK, reader.size - at));
+      await fileReadInto(reader, at, data);
       await fh.write(data, 0, data.length, at);
       progress.update(at + data.length);
     }

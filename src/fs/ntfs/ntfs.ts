@@ -3,7 +3,7 @@
 // streams, sparse and LZNT1-compressed data, $Volume label and flags, reparse points. Layouts and procedures:
 // docs/ntfs.md (section numbers below refer to it).
 import { BootprobeError, type Finding, hex } from '../../errors.js';
-import { type BlockDevice, ByteView } from '../../io/index.js';
+import { type BlockDevice, ByteView, readInto } from '../../io/index.js';
 import {
   FILE_ATTRIBUTE,
   type FileReader,
@@ -364,11 +364,38 @@ export class NtfsFileSystem implements FileSystem {
     where: string,
     at: number,
   ) {
+    const pieces = this.runPieces(runs, offset, length, where, at);
+    if (pieces.length === 1 && pieces[0]!.from !== null) return this.dev.read(pieces[0]!.from, length);
+    const out = new Uint8Array(length);
+    for (const p of pieces) if (p.from !== null) out.set(await this.dev.read(p.from, p.n), p.pos - offset);
+    return out;
+  }
+
+  /** readRuns into the caller's buffer (`target.length` bytes at `offset`): sparse runs become zeros there. */
+  private async readRunsInto(
+    runs: readonly Run[],
+    offset: number,
+    target: Uint8Array,
+    where: string,
+    at: number,
+  ) {
+    for (const p of this.runPieces(runs, offset, target.length, where, at)) {
+      const part = target.subarray(p.pos - offset, p.pos - offset + p.n);
+      if (p.from === null) part.fill(0);
+      else await readInto(this.dev, p.from, part);
+    }
+  }
+
+  /**
+   * Where the `length` bytes at `offset` of an attribute mapped by `runs` lie: per run touched, its volume offset
+   * (null for a sparse run) and length, checked against the runlist and the volume; no I/O.
+   */
+  private runPieces(runs: readonly Run[], offset: number, length: number, where: string, at: number) {
     const cs = this.boot.clusterSize;
     const end = offset + length;
     let pos = offset;
     let ri = findRun(runs, Math.floor(pos / cs));
-    const pieces: { pos: number; data: Uint8Array | null; n: number }[] = [];
+    const pieces: { pos: number; from: number | null; n: number }[] = [];
     while (pos < end) {
       const vcn = Math.floor(pos / cs);
       while (ri < runs.length && runs[ri]!.vcn + runs[ri]!.length <= vcn) ri++;
@@ -384,7 +411,7 @@ export class NtfsFileSystem implements FileSystem {
           },
         );
       const n = Math.min(end, (run.vcn + run.length) * cs) - pos;
-      if (run.lcn === null) pieces.push({ pos, data: null, n });
+      if (run.lcn === null) pieces.push({ pos, from: null, n });
       else {
         const from = run.lcn * cs + (pos - run.vcn * cs);
         if (from + n > this.dev.size)
@@ -397,14 +424,11 @@ export class NtfsFileSystem implements FileSystem {
               hint: 'the volume is truncated',
             },
           );
-        pieces.push({ pos, data: await this.dev.read(from, n), n });
+        pieces.push({ pos, from, n });
       }
       pos += n;
     }
-    if (pieces.length === 1 && pieces[0]!.data) return pieces[0]!.data;
-    const out = new Uint8Array(length);
-    for (const p of pieces) if (p.data) out.set(p.data, p.pos - offset);
-    return out;
+    return pieces;
   }
 
   /**
@@ -674,6 +698,12 @@ export class NtfsFileSystem implements FileSystem {
           const out = new Uint8Array(l);
           if (n > 0) out.set(await this.readRuns(s.runs, o, n, where, s.offset));
           return out; // bytes past the initialized size read as zeros (§3)
+        },
+        readInto: async (o, target) => {
+          check(o, target.length);
+          const n = Math.max(0, Math.min(target.length, init - o));
+          if (n > 0) await this.readRunsInto(s.runs, o, target.subarray(0, n), where, s.offset);
+          target.fill(0, n); // past the initialized size: zeros (§3)
         },
       };
     if ((s.flags & 0xff) !== 1 || s.compressionUnit === 0 || s.compressionUnit > 8)

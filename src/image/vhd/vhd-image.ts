@@ -3,7 +3,7 @@ import { BootprobeError, type Finding, hex } from '../../errors.js';
 import { type BlockDevice, ByteView, checkRange, isPowerOfTwo } from '../../io/index.js';
 import type { DiskImage, Extent, ImageInfo, OpenImageOptions, ParentLocatorEntry } from '../disk-image.js';
 import { openParent, type ParentCandidate } from '../open-image.js';
-import { pushSegment, readSegments, type Segment, segmentsToExtents } from '../segments.js';
+import { pushSegment, readSegments, readSegmentsInto, type Segment, segmentsToExtents } from '../segments.js';
 import { VHD_BAT_UNUSED, VhdBat } from './bat.js';
 import {
   decodeVhdDynamicHeader,
@@ -268,6 +268,11 @@ export class VhdImage implements DiskImage {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange('VHD virtual disk', this.size, offset, length);
     return readSegments(this.file, this.parent, await this.segments(offset, length), length);
+  }
+
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    checkRange('VHD virtual disk', this.size, offset, target.length);
+    await readSegmentsInto(this.file, this.parent, await this.segments(offset, target.length), target);
   }
 
   async mapRange(offset: number, length: number): Promise<Extent[]> {

@@ -5,7 +5,7 @@ import { type BlockDevice, ByteView, checkRange, inRange } from '../../io/index.
 import { OverlayDevice } from '../../io/overlay-device.js';
 import type { DiskImage, Extent, ImageInfo, OpenImageOptions, ParentLocatorEntry } from '../disk-image.js';
 import { openParent } from '../open-image.js';
-import { pushSegment, readSegments, type Segment, segmentsToExtents } from '../segments.js';
+import { pushSegment, readSegments, readSegmentsInto, type Segment, segmentsToExtents } from '../segments.js';
 import { type BatEntry, batGeometry, PAYLOAD_STATE, SB_STATE, VhdxBat } from './bat.js';
 import { decodeCreator, hasLog, readCurrentHeader, VHDX_SIGNATURE, type VhdxHeader } from './header.js';
 import { type LogState, replayLog, replayLogInPlace } from './log.js';
@@ -169,6 +169,11 @@ export class VhdxImage implements DiskImage {
   private async readMapped(offset: number, length: number): Promise<Uint8Array> {
     checkRange('VHDX virtual disk', this.size, offset, length);
     return readSegments(this.dev, this.parent, await this.segments(offset, length), length);
+  }
+
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    checkRange('VHDX virtual disk', this.size, offset, target.length);
+    await readSegmentsInto(this.dev, this.parent, await this.segments(offset, target.length), target);
   }
 
   async mapRange(offset: number, length: number): Promise<Extent[]> {

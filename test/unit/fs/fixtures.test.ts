@@ -12,6 +12,7 @@ import { openFileSystem } from '../../../src/fs/open-fs.js';
 import { newIoStats } from '../../../src/io/block-device.js';
 import { MemoryDevice } from '../../../src/io/memory-device.js';
 import { FIXTURES } from '../../helpers/env.js';
+import { readWhole } from '../../helpers/file-read.js';
 import { gunzipFile } from '../../helpers/gunzip.js';
 
 interface Answer {
@@ -45,8 +46,7 @@ async function walk(fs: FileSystem, skipSystem: boolean): Promise<Map<string, Fs
 }
 
 async function readAll(fs: FileSystem, e: FsEntry, stream?: string): Promise<Uint8Array> {
-  const r = await fs.openFile(e, stream);
-  return r.read(0, r.size);
+  return readWhole(await fs.openFile(e, stream));
 }
 
 const volumes: { name: string; type: string }[] = [

@@ -3,10 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { BootprobeError } from '../../../../src/errors.js';
 import { FILE_ATTRIBUTE, type FsEntry } from '../../../../src/fs/file-system.js';
+import { ATTR } from '../../../../src/fs/ntfs/attribute.js';
 import { type NtfsEntry, NtfsFileSystem, openNtfs } from '../../../../src/fs/ntfs/ntfs.js';
 import { REPARSE_TAG } from '../../../../src/fs/ntfs/reparse-point.js';
 import { newIoStats } from '../../../../src/io/block-device.js';
 import { MemoryDevice } from '../../../../src/io/memory-device.js';
+import { readWhole } from '../../../helpers/file-read.js';
 import { fls, icat, image, sha, VOLUMES, type Volume } from './fixture.js';
 
 const cache = new Map<Volume, Uint8Array>();
@@ -33,8 +35,7 @@ async function walk(fs: NtfsFileSystem): Promise<Map<string, NtfsEntry>> {
 }
 
 async function readAll(fs: NtfsFileSystem, e: FsEntry, stream?: string): Promise<Uint8Array> {
-  const r = await fs.openFile(e, stream);
-  return r.read(0, r.size);
+  return readWhole(await fs.openFile(e, stream));
 }
 
 const GEOMETRY: Record<Volume, { sector: number; cluster: number; record: number; label: string }> = {
@@ -220,6 +221,25 @@ describe('data — ntfs.md §3.1 (runlists), §3.4 (streams), §5 (attribute lis
     ] as const)
       expect(await r.read(o, l)).toEqual(whole.subarray(o, o + l));
     await expect(r.read(e.size - 1, 2)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
+  });
+
+  it('bytes past the initialized size read as zeros, through read and readInto alike (§3)', async () => {
+    const fs = await open('ntfs-a');
+    const e = await fs.lookup('/frag-2.bin');
+    const original = await readAll(fs, e);
+    const s = (await fs.stream(e.id, ATTR.DATA, ''))!;
+    expect(s.resident).toBe(false);
+    const init = 100_000 + 123;
+    const cut = fs.reader({ ...s, initializedSize: init }, 'frag-2.bin, initialized in part');
+    const whole = await readWhole(cut); // read() and readInto() agree, in uneven pieces
+    expect(whole.subarray(0, init)).toEqual(original.subarray(0, init));
+    expect(whole.subarray(init).every((b) => b === 0)).toBe(true);
+    const inside = new Uint8Array(10).fill(7);
+    await cut.readInto!(init - 5, inside);
+    expect(Array.from(inside)).toEqual([...original.subarray(init - 5, init), 0, 0, 0, 0, 0]);
+    await expect(cut.readInto!(e.size - 1, new Uint8Array(2))).rejects.toMatchObject({
+      code: 'READ_OUT_OF_RANGE',
+    });
   });
 
   it('reads a sparse file of 4000 runs whose runlist spans extension records of a non-resident attribute list', async () => {

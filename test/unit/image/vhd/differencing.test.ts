@@ -14,6 +14,7 @@ import {
   type FileAccess,
   isWindowsAbsolute,
   MemoryDevice,
+  readInto,
 } from '../../../../src/io/index.js';
 import { NodeFileAccess } from '../../../../src/io/node-file-access.js';
 import { tempDir } from '../../../helpers/env.js';
@@ -59,7 +60,16 @@ class FakeFiles implements FileAccess {
 async function readAll(img: DiskImage): Promise<Uint8Array> {
   const out = new Uint8Array(img.size);
   const step = 100_000; // not sector-aligned: reads straddle sectors, bitmap runs and blocks
-  for (let at = 0; at < img.size; at += step) out.set(await img.read(at, Math.min(step, img.size - at)), at);
+  const buf = new Uint8Array(step);
+  for (let at = 0; at < img.size; at += step) {
+    const n = Math.min(step, img.size - at);
+    const got = await img.read(at, n);
+    out.set(got, at);
+    // The same range through readInto, into a reused buffer left dirty: every byte must be written.
+    const into = buf.subarray(0, n).fill(0xa5);
+    await readInto(img, at, into);
+    expect(firstDiff(into, got)).toBe(-1);
+  }
   return out;
 }
 
