@@ -34,10 +34,6 @@ export class MemoryDevice implements BlockDevice {
     return this.bytes.subarray(offset, offset + length);
   }
 
-  async readInto(offset: number, target: Uint8Array): Promise<void> {
-    target.set(await this.read(offset, target.length));
-  }
-
   write?: (offset: number, data: Uint8Array) => Promise<void> = async (offset, data) => {
     if (offset + data.length > this.bytes.length) {
       const grown = new Uint8Array(offset + data.length);

@@ -357,6 +357,7 @@ export class NtfsFileSystem implements FileSystem {
     return this.readRunPieces(runs, offset, length, where, at);
   }
 
+  /** readRuns across several runs (or a sparse one): the pieces into one new buffer. */
   private async readRunPieces(
     runs: readonly Run[],
     offset: number,
@@ -364,10 +365,8 @@ export class NtfsFileSystem implements FileSystem {
     where: string,
     at: number,
   ) {
-    const pieces = this.runPieces(runs, offset, length, where, at);
-    if (pieces.length === 1 && pieces[0]!.from !== null) return this.dev.read(pieces[0]!.from, length);
     const out = new Uint8Array(length);
-    for (const p of pieces) if (p.from !== null) out.set(await this.dev.read(p.from, p.n), p.pos - offset);
+    await this.readRunsInto(runs, offset, out, where, at);
     return out;
   }
 

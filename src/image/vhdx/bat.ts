@@ -63,6 +63,11 @@ export function batGeometry(
   return { chunkRatio, dataBlocks, totalEntries };
 }
 
+/** The little-endian 32-bit word at `at`. */
+function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 export class VhdxBat {
   private readonly pages = new Map<number, Uint8Array>();
 
@@ -84,9 +89,7 @@ export class VhdxBat {
       this.pages.set(page, data);
     }
     const at = byte - page * PAGE_BYTES;
-    const lo = (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
-    const hi = (data[at + 4]! | (data[at + 5]! << 8) | (data[at + 6]! << 16) | (data[at + 7]! << 24)) >>> 0;
-    const e = decodeBatEntry(lo, hi);
+    const e = decodeBatEntry(u32(data, at), u32(data, at + 4));
     if (!Number.isSafeInteger(e.fileOffset)) {
       throw new BootprobeError(
         'VHDX_BAT',
@@ -127,10 +130,9 @@ export class VhdxBat {
     const data = this.pages.get(page);
     if (!data) return -1;
     const at = byte - page * PAGE_BYTES;
-    const lo = (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
+    const lo = u32(data, at);
     if ((lo & 7) !== PAYLOAD_STATE.FULLY_PRESENT) return -1;
-    const hi = (data[at + 4]! | (data[at + 5]! << 8) | (data[at + 6]! << 16) | (data[at + 7]! << 24)) >>> 0;
-    const fileOffset = (hi * 4096 + (lo >>> 20)) * MiB;
+    const { fileOffset } = decodeBatEntry(lo, u32(data, at + 4));
     return Number.isSafeInteger(fileOffset) ? fileOffset : -1;
   }
 
