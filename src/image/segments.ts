@@ -33,15 +33,8 @@ export async function readSegments(
   segs: Segment[],
   length: number,
 ): Promise<Uint8Array> {
-  if (segs.length === 1 && segs[0]!.kind === 'file') return file.read(segs[0]!.at, length);
   const out = new Uint8Array(length);
-  for (const s of segs) {
-    if (s.kind === 'file') out.set(await file.read(s.at, s.n), s.outAt);
-    else if (s.kind === 'parent' && parent) {
-      const n = Math.max(0, Math.min(s.n, parent.size - s.at));
-      if (n > 0) out.set(await parent.read(s.at, n), s.outAt);
-    }
-  }
+  await readSegmentsInto(file, parent, segs, out);
   return out;
 }
 

@@ -21,9 +21,12 @@ export interface BlockDevice {
 }
 
 /** Reads `target.length` bytes at `offset` of `dev` into `target`: the device's readInto, else a read and a copy. */
-export async function readInto(dev: BlockDevice, offset: number, target: Uint8Array): Promise<void> {
+export function readInto(dev: BlockDevice, offset: number, target: Uint8Array): Promise<void> {
+  // Not async: each layer hands the next one's promise back as it is (issue 7: no promise per layer per read).
   if (dev.readInto) return dev.readInto(offset, target);
-  target.set(await dev.read(offset, target.length));
+  return dev.read(offset, target.length).then((b) => {
+    target.set(b);
+  });
 }
 
 /** Bytes and requests that reached a backend: what `--stats` prints. */

@@ -20,11 +20,12 @@ export interface CacheOptions {
 }
 
 /**
- * Requests larger than this go straight to the inner device. A 512-byte sector, a BAT entry or a 1 KiB MFT record is
- * cached; a 4 KiB index block is not (issue 7: a recursive listing reads each index block once, and filing every one
- * as eight cached sectors cost `ls -R` of 52,000 entries ~30 ms; the bytes pre-flight reads are unchanged to 1 KB).
+ * Requests larger than this go straight to the inner device. A 512-byte sector or a BAT entry is cached; a 1 KiB MFT
+ * record or a 4 KiB index block is not: NTFS keeps the decoded records and nodes it reads again, and a recursive
+ * listing reads each directory's record and index blocks once (issue 7: filing them as cached sectors cost `ls -R`
+ * of 52,000 entries ~40 ms in all; the bytes pre-flight and `cat` read are unchanged to 8 bytes).
  */
-const BYPASS_BYTES = 2048;
+const BYPASS_BYTES = 512;
 
 export class CachedDevice implements BlockDevice {
   readonly sectorSize: number;
@@ -76,10 +77,12 @@ export class CachedDevice implements BlockDevice {
   }
 
   /** Into the caller's buffer: a read over 2 KiB goes to the inner device as read() sends it (uncached). */
-  async readInto(offset: number, target: Uint8Array): Promise<void> {
+  readInto(offset: number, target: Uint8Array): Promise<void> {
     if (target.length > BYPASS_BYTES && inRange(this.size, offset, target.length))
       return readInto(this.inner, offset, target);
-    target.set(await this.readCached(offset, target.length));
+    return this.readCached(offset, target.length).then((b) => {
+      target.set(b);
+    });
   }
 
   private async readCached(offset: number, length: number): Promise<Uint8Array> {

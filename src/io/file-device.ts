@@ -26,6 +26,9 @@ export interface FileDeviceOptions {
 /** Reads of at least this many bytes get a buffer that is not zero-filled first: every byte is read or the read fails. */
 const UNFILLED_FROM = 64 * 1024;
 
+/** The settled promise of a synchronous read. */
+const DONE: Promise<void> = Promise.resolve();
+
 export class FileDevice implements BlockDevice {
   readonly sectorSize: number;
   write?: (offset: number, data: Uint8Array) => Promise<void>;
@@ -145,31 +148,60 @@ export class FileDevice implements BlockDevice {
       length >= UNFILLED_FROM
         ? new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length)
         : new Uint8Array(length);
-    await this.readInto(offset, buf);
+    if (this.asyncReads) await this.readPooled(offset, buf);
+    else this.readNow(offset, buf);
     return buf;
   }
 
-  async readInto(offset: number, buf: Uint8Array): Promise<void> {
-    const length = buf.length;
-    checkRange(this.path, this.size, offset, length);
-    let done = 0;
-    while (done < length) {
-      let bytesRead: number;
+  readInto(offset: number, buf: Uint8Array): Promise<void> {
+    // Not async: the synchronous read hands back one settled promise (no promise of its own per read).
+    if (this.asyncReads) return this.readPooled(offset, buf);
+    try {
+      this.readNow(offset, buf);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return DONE;
+  }
+
+  /** Fills `buf` from `offset` with synchronous pread(2) calls (see the file comment). */
+  private readNow(offset: number, buf: Uint8Array): void {
+    checkRange(this.path, this.size, offset, buf.length);
+    for (let done = 0; done < buf.length; ) {
+      let n: number;
       try {
-        bytesRead = this.asyncReads
-          ? (await this.fh.read(buf, done, length - done, offset + done)).bytesRead
-          : readSync(this.fh.fd, buf, done, length - done, offset + done);
+        n = readSync(this.fh.fd, buf, done, buf.length - done, offset + done);
       } catch (e) {
         throw fileError(this.path, e);
       }
-      if (bytesRead === 0) {
-        // The file shrank under us.
-        throw new BootprobeError('TRUNCATED', `${this.path}: unexpected end of file at ${offset + done}`, {
-          offset: offset + done,
-        });
-      }
-      done += bytesRead;
+      done += this.advanced(n, offset + done);
     }
+    this.counted(buf.length);
+  }
+
+  /** readNow through the thread pool (asyncReads). */
+  private async readPooled(offset: number, buf: Uint8Array): Promise<void> {
+    checkRange(this.path, this.size, offset, buf.length);
+    for (let done = 0; done < buf.length; ) {
+      let n: number;
+      try {
+        n = (await this.fh.read(buf, done, buf.length - done, offset + done)).bytesRead;
+      } catch (e) {
+        throw fileError(this.path, e);
+      }
+      done += this.advanced(n, offset + done);
+    }
+    this.counted(buf.length);
+  }
+
+  /** `n` bytes came from a read at `at`; none means the file shrank under us. */
+  private advanced(n: number, at: number): number {
+    if (n === 0)
+      throw new BootprobeError('TRUNCATED', `${this.path}: unexpected end of file at ${at}`, { offset: at });
+    return n;
+  }
+
+  private counted(length: number): void {
     if (this.stats) {
       this.stats.bytesRead += length;
       this.stats.reads++;

@@ -114,13 +114,16 @@ export async function lsCommand(
   // Text lines go out in batches of 64 KiB, not one write per entry (issue 7: a write per line cost ~100 ms of a
   // 50,000-entry `ls -R`), encoded as they come into the batch's bytes: a batch kept as a string held a thousand
   // concatenations alive through the young generation's collections (8 MB promoted by an `ls -R` of 52,000 entries).
-  // A Node Buffer, written with buf.write(): no sub-view per line (a TextEncoder.encodeInto needs one).
-  let batch = Buffer.allocUnsafe(OUT_BATCH);
+  // A Node Buffer, written with buf.write(): no sub-view per line (a TextEncoder.encodeInto needs one). A batch the
+  // stream is done with (its write callback) is filled again.
+  let batch: Buffer = Buffer.allocUnsafe(OUT_BATCH);
   let used = 0;
+  const spare: Buffer[] = [];
   const flush = () => {
     if (!used) return;
-    ctx.io.stdout.write(batch.subarray(0, used));
-    batch = Buffer.allocUnsafe(OUT_BATCH); // the stream may still hold the last one
+    const full = batch;
+    writeThen(ctx, full.subarray(0, used), () => spare.push(full));
+    batch = spare.pop() ?? Buffer.allocUnsafe(OUT_BATCH);
     used = 0;
   };
   const put = (line: string) => {
@@ -230,15 +233,16 @@ export async function catCommand(ctx: CliContext, imagePath: string, filePath: s
 
 /** Writes a chunk to stdout; resolves once the stream is done with it (its buffer may then be reused). */
 function writeOut(ctx: CliContext, data: Uint8Array): Promise<void> {
+  return new Promise<void>((resolve) => writeThen(ctx, data, resolve));
+}
+
+/** Writes to stdout and calls `done` once the stream no longer needs `data` (OutStream). */
+function writeThen(ctx: CliContext, data: Uint8Array, done: () => void): void {
   const out = ctx.io.stdout;
   if (out.write.length < 2) {
-    out.write(data); // a sink without a callback (OutStream): done with the bytes when write returns
-    return Promise.resolve();
-  }
-  return new Promise<void>((resolve) => {
-    // An error (EPIPE: the reader went away) is the stream's 'error' event, handled in bin.ts.
-    ctx.io.stdout.write(data, () => resolve());
-  });
+    out.write(data); // a sink without a callback: done with the bytes when write returns
+    done();
+  } else out.write(data, () => done()); // an error (EPIPE) is the stream's 'error' event, handled in bin.ts
 }
 
 export interface StatOptions extends VolumeOptions {

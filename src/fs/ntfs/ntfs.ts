@@ -336,42 +336,45 @@ export class NtfsFileSystem implements FileSystem {
   }
 
   /**
-   * Reads `length` bytes at byte `offset` of an attribute mapped by `runs`: one device read per run touched (runs are
-   * coalesced), zeros for sparse runs. `at` is the attribute's volume offset for messages.
+   * Reads `length` bytes at byte `offset` of an attribute mapped by `runs` into a new private buffer (fixups may be
+   * applied to it in place): one device read per run touched (runs are coalesced), zeros for sparse runs. `at` is the
+   * attribute's volume offset for messages.
    */
-  private readRuns(
-    runs: readonly Run[],
-    offset: number,
-    length: number,
-    where: string,
-    at: number,
-  ): Promise<Uint8Array> {
-    // Nearly every MFT record and index block lies in one allocated run: one device read, no piece list, and the
-    // device's promise handed back as it is (issue 7).
-    const cs = this.boot.clusterSize;
-    const run = runs[findRun(runs, Math.floor(offset / cs))];
-    if (run && run.lcn !== null && run.vcn * cs <= offset && offset + length <= (run.vcn + run.length) * cs) {
-      const from = run.lcn * cs + (offset - run.vcn * cs);
-      if (from + length <= this.dev.size) return this.dev.read(from, length);
-    }
-    return this.readRunPieces(runs, offset, length, where, at);
-  }
-
-  /** readRuns across several runs (or a sparse one): the pieces into one new buffer. */
-  private async readRunPieces(
-    runs: readonly Run[],
-    offset: number,
-    length: number,
-    where: string,
-    at: number,
-  ) {
+  private async readRuns(runs: readonly Run[], offset: number, length: number, where: string, at: number) {
     const out = new Uint8Array(length);
     await this.readRunsInto(runs, offset, out, where, at);
     return out;
   }
 
+  /**
+   * The volume offset of `length` bytes at `offset` of an attribute when one allocated run holds them all (nearly
+   * every MFT record and index block: one device read, no piece list, the device's promise handed back as it is;
+   * issue 7), else -1.
+   */
+  private inOneRun(runs: readonly Run[], offset: number, length: number): number {
+    const cs = this.boot.clusterSize;
+    const run = runs[findRun(runs, Math.floor(offset / cs))];
+    if (!run || run.lcn === null || run.vcn * cs > offset || offset + length > (run.vcn + run.length) * cs)
+      return -1;
+    const from = run.lcn * cs + (offset - run.vcn * cs);
+    return from + length <= this.dev.size ? from : -1;
+  }
+
   /** readRuns into the caller's buffer (`target.length` bytes at `offset`): sparse runs become zeros there. */
-  private async readRunsInto(
+  private readRunsInto(
+    runs: readonly Run[],
+    offset: number,
+    target: Uint8Array,
+    where: string,
+    at: number,
+  ): Promise<void> {
+    const from = this.inOneRun(runs, offset, target.length);
+    return from >= 0
+      ? readInto(this.dev, from, target)
+      : this.readRunPiecesInto(runs, offset, target, where, at);
+  }
+
+  private async readRunPiecesInto(
     runs: readonly Run[],
     offset: number,
     target: Uint8Array,
@@ -452,16 +455,13 @@ export class NtfsFileSystem implements FileSystem {
       const last = want[j]!;
       if (last > first) {
         const at = this.runOffset(this.mftRuns, first * rs) ?? this.boot.mftLcn * this.boot.clusterSize;
-        // One private copy per span (fixups are applied in place; a Node Buffer's slice() would be a view); each
-        // record is a view into it.
-        const span = new Uint8Array(
-          await this.readRuns(
-            this.mftRuns,
-            first * rs,
-            (last - first + 1) * rs,
-            `MFT records ${first}-${last}`,
-            at,
-          ),
+        // One private buffer per span (fixups are applied in place); each record is a view into it.
+        const span = await this.readRuns(
+          this.mftRuns,
+          first * rs,
+          (last - first + 1) * rs,
+          `MFT records ${first}-${last}`,
+          at,
         );
         for (let k = i; k <= j; k++) {
           const from = (want[k]! - first) * rs;
@@ -482,9 +482,9 @@ export class NtfsFileSystem implements FileSystem {
     if (ready) return ready;
     const rs = this.boot.recordSize;
     const offset = this.runOffset(this.mftRuns, n * rs) ?? this.boot.mftLcn * this.boot.clusterSize;
-    // A private copy: fixups are applied in place, and a device may hand out a view of its memory (a Node Buffer's
-    // slice() is such a view, not a copy).
-    const bytes = new Uint8Array(await this.readRuns(this.mftRuns, n * rs, rs, `MFT record ${n}`, offset));
+    // Private bytes, read into: fixups are applied in place, and a device's read may hand out a view of its memory.
+    const bytes = new Uint8Array(rs);
+    await this.readRunsInto(this.mftRuns, n * rs, bytes, `MFT record ${n}`, offset);
     return this.parseRecord(n, offset, bytes, keep);
   }
 
@@ -598,11 +598,16 @@ export class NtfsFileSystem implements FileSystem {
 
   /** One attribute (type, name) with its extents merged in VCN order; null when absent (§5 steps 2-5). */
   async stream(n: number, type: number, name: string, attrs?: NtfsAttribute[]): Promise<NtfsStream | null> {
-    const all = (attrs ?? (await this.allAttributes(n))).filter((a) => a.type === type);
-    let parts = all.filter((a) => a.name === name);
-    if (parts.length === 0) parts = all.filter((a) => a.name.toLowerCase() === name.toLowerCase());
+    const all = attrs ?? (await this.allAttributes(n));
+    // One pass, one array (a directory walk asks two streams of every directory: issue 7).
+    const parts: NtfsAttribute[] = [];
+    for (const a of all) if (a.type === type && a.name === name) parts.push(a);
+    if (parts.length === 0) {
+      const lower = name.toLowerCase();
+      for (const a of all) if (a.type === type && a.name.toLowerCase() === lower) parts.push(a);
+    }
     if (parts.length === 0) return null;
-    parts = [...parts].sort((a, b) => a.lowestVcn - b.lowestVcn);
+    if (parts.length > 1) parts.sort((a, b) => a.lowestVcn - b.lowestVcn);
     const first = parts[0]!;
     if (!first.nonResident)
       return {
@@ -628,7 +633,8 @@ export class NtfsFileSystem implements FileSystem {
           `record ${n}: ${ATTR_NAMES[type] ?? hex(type)} extents are not contiguous (VCN ${p.lowestVcn}, expected ${next})`,
           { offset: p.offset, structure: 'ntfs.attribute', hint: 'the MFT record is damaged' },
         );
-      runs.push(...decodeRunlist(p.runlist!, p.lowestVcn, this.clusterCount, p.offset, p.highestVcn));
+      for (const r of decodeRunlist(p.runlist!, p.lowestVcn, this.clusterCount, p.offset, p.highestVcn))
+        runs.push(r);
       next = p.highestVcn + 1;
     }
     // The runs must cover the data (a lying data size would otherwise read past them).
@@ -687,24 +693,24 @@ export class NtfsFileSystem implements FileSystem {
         hint: 'decrypt it on Windows first',
       });
     const init = s.initializedSize;
-    if (!isCompressed(s))
+    if (!isCompressed(s)) {
+      const readInto = async (o: number, target: Uint8Array) => {
+        check(o, target.length);
+        const n = Math.max(0, Math.min(target.length, init - o));
+        if (n > 0) await this.readRunsInto(s.runs, o, target.subarray(0, n), where, s.offset);
+        target.fill(0, n); // past the initialized size: zeros (§3)
+      };
       return {
         size,
         read: async (o, l) => {
           check(o, l);
-          const n = Math.max(0, Math.min(l, init - o));
-          if (n === l) return this.readRuns(s.runs, o, l, where, s.offset);
           const out = new Uint8Array(l);
-          if (n > 0) out.set(await this.readRuns(s.runs, o, n, where, s.offset));
-          return out; // bytes past the initialized size read as zeros (§3)
+          await readInto(o, out);
+          return out;
         },
-        readInto: async (o, target) => {
-          check(o, target.length);
-          const n = Math.max(0, Math.min(target.length, init - o));
-          if (n > 0) await this.readRunsInto(s.runs, o, target.subarray(0, n), where, s.offset);
-          target.fill(0, n); // past the initialized size: zeros (§3)
-        },
+        readInto,
       };
+    }
     if ((s.flags & 0xff) !== 1 || s.compressionUnit === 0 || s.compressionUnit > 8)
       throw new BootprobeError(
         'NTFS_COMPRESSION',
@@ -847,7 +853,10 @@ export class NtfsFileSystem implements FileSystem {
             hint: 'the directory is damaged',
           },
         );
-      bitmap = await this.reader(bm, `$I30 bitmap of record ${n}`).read(0, bm.dataSize);
+      // Resident (nearly always, 8 bytes): its value, without a reader.
+      bitmap = bm.resident
+        ? bm.value!.slice(0, bm.dataSize)
+        : await this.reader(bm, `$I30 bitmap of record ${n}`).read(0, bm.dataSize);
     }
     const d: DirIndex = {
       record: n,
@@ -897,9 +906,8 @@ export class NtfsFileSystem implements FileSystem {
     if (d.bitmap && (index >> 3 >= d.bitmap.length || (d.bitmap[index >> 3]! & (1 << (index & 7))) === 0))
       throw fail(`child VCN ${vcn} is index record ${index}, which $BITMAP marks free`, d.alloc.offset);
     const where = this.runOffset(d.alloc.runs, at) ?? d.alloc.offset;
-    const bytes = new Uint8Array(
-      await this.readRuns(d.alloc.runs, at, rs, `index of record ${d.record}`, d.alloc.offset),
-    ); // a copy: fixups are applied in place (see readRecord)
+    const bytes = new Uint8Array(rs); // private: fixups are applied in place (see readRecord)
+    await this.readRunsInto(d.alloc.runs, at, bytes, `index of record ${d.record}`, d.alloc.offset);
     return scanIndexRecord(bytes, vcn, where).node;
   }
 

@@ -1,7 +1,7 @@
 // VHDX fixed, dynamic and differencing images, read (docs/vhd-vhdx.md Part 2). Open order (§2.6 "When to
 // replay"): file identifier, current header, log replay into an in-memory overlay, region table, metadata, BAT.
 import { BootprobeError, type Finding, hex } from '../../errors.js';
-import { type BlockDevice, ByteView, checkRange, inRange } from '../../io/index.js';
+import { type BlockDevice, ByteView, checkRange, inRange, readInto } from '../../io/index.js';
 import { OverlayDevice } from '../../io/overlay-device.js';
 import type { DiskImage, Extent, ImageInfo, OpenImageOptions, ParentLocatorEntry } from '../disk-image.js';
 import { openParent } from '../open-image.js';
@@ -155,15 +155,26 @@ export class VhdxImage implements DiskImage {
   }
 
   read(offset: number, length: number): Promise<Uint8Array> {
-    // The common case, straight to the file: a read inside one FULLY_PRESENT block whose BAT page is loaded (issue 7:
-    // no segment list, and no async frame of its own, for each of a listing's thousands of small reads).
+    const at = this.presentAt(offset, length);
+    return at >= 0 ? this.dev.read(at, length) : this.readMapped(offset, length);
+  }
+
+  readInto(offset: number, target: Uint8Array): Promise<void> {
+    const at = this.presentAt(offset, target.length);
+    return at >= 0 ? readInto(this.dev, at, target) : this.readIntoMapped(offset, target);
+  }
+
+  /**
+   * The common case, straight to the file: the file offset of a read inside one FULLY_PRESENT block whose BAT page is
+   * loaded, else -1 (issue 7: no segment list, and no async frame of its own, for each of a listing's thousands of
+   * small reads).
+   */
+  private presentAt(offset: number, length: number): number {
     const b = Math.floor(offset / this.bs);
     const inBlock = offset - b * this.bs;
-    if (inBlock + length <= this.bs && inRange(this.size, offset, length)) {
-      const at = this.bat.presentOffset(b);
-      if (at >= MiB && at + inBlock + length <= this.dev.size) return this.dev.read(at + inBlock, length);
-    }
-    return this.readMapped(offset, length);
+    if (inBlock + length > this.bs || !inRange(this.size, offset, length)) return -1;
+    const at = this.bat.presentOffset(b);
+    return at >= MiB && at + inBlock + length <= this.dev.size ? at + inBlock : -1;
   }
 
   private async readMapped(offset: number, length: number): Promise<Uint8Array> {
@@ -171,7 +182,7 @@ export class VhdxImage implements DiskImage {
     return readSegments(this.dev, this.parent, await this.segments(offset, length), length);
   }
 
-  async readInto(offset: number, target: Uint8Array): Promise<void> {
+  private async readIntoMapped(offset: number, target: Uint8Array): Promise<void> {
     checkRange('VHDX virtual disk', this.size, offset, target.length);
     await readSegmentsInto(this.dev, this.parent, await this.segments(offset, target.length), target);
   }

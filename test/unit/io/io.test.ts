@@ -178,13 +178,20 @@ describe('CachedDevice — small LRU block cache', () => {
     expect(Array.from(last)).toEqual(Array.from(data.subarray(data.length - 5)));
   });
 
-  it('reads over 2 KiB go to the inner device uncached, whole; out-of-range reads reject either way', async () => {
+  it('reads over a sector go to the inner device uncached, whole; out-of-range reads reject either way', async () => {
     const stats = newIoStats();
     const data = Uint8Array.from({ length: 65536 }, (_, i) => (i * 13) & 0xff);
     const c = new CachedDevice(new MemoryDevice(data, { stats }), { blockSize: 512 });
     expect(Array.from(await c.read(1000, 4096))).toEqual(Array.from(data.subarray(1000, 5096)));
     await c.read(1000, 4096);
-    expect(stats.reads).toBe(2);
+    const into = new Uint8Array(1024);
+    await c.readInto(2048, into);
+    await c.readInto(2048, into);
+    expect(Array.from(into)).toEqual(Array.from(data.subarray(2048, 3072)));
+    expect(stats.reads).toBe(4);
+    await c.read(0, 512);
+    await c.read(100, 8);
+    expect(stats.reads).toBe(5); // a sector is cached
     await expect(c.read(65536 - 100, 4096)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
     await expect(c.read(65536 - 10, 20)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
   });
@@ -222,6 +229,33 @@ describe('FileDevice — positional reads on a file handle', () => {
       await expect(dev.read(9999, 2)).rejects.toMatchObject({ code: 'READ_OUT_OF_RANGE' });
       expect(stats).toMatchObject({ bytesRead: 4, reads: 1 });
       await dev.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('readInto fills the caller’s buffer, synchronously or through the thread pool (asyncReads), checked alike', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const p = path.join(dir, 'f.bin');
+      const data = Uint8Array.from({ length: 10000 }, (_, i) => (i * 7) & 0xff);
+      writeFileSync(p, data);
+      for (const asyncReads of [false, true]) {
+        const stats = newIoStats();
+        const dev = await FileDevice.open(p, { stats, asyncReads });
+        const buf = new Uint8Array(5000).fill(0xee);
+        await dev.readInto(4999, buf);
+        expect(Array.from(buf)).toEqual(Array.from(data.subarray(4999, 9999)));
+        expect(Array.from(await dev.read(9990, 10))).toEqual(Array.from(data.subarray(9990)));
+        await expect(dev.readInto(9999, new Uint8Array(2))).rejects.toMatchObject({
+          code: 'READ_OUT_OF_RANGE',
+        });
+        await expect(dev.readInto(-1, new Uint8Array(2))).rejects.toMatchObject({
+          code: 'READ_OUT_OF_RANGE',
+        });
+        expect(stats).toMatchObject({ bytesRead: 5010, reads: 2 });
+        await dev.close();
+      }
     } finally {
       cleanup();
     }
