@@ -63,7 +63,7 @@ import { decodeReparsePoint } from './reparse-point.js';
 import { coalesceRuns, decodeRunlist, findRun, type Run } from './runlist.js';
 import { decodeStandardInformation } from './standard-information.js';
 import {
-  asciiUpcase,
+  type Collation,
   collateFileNames,
   compareUpcase,
   decodeUpcase,
@@ -203,7 +203,6 @@ export class NtfsFileSystem implements FileSystem {
   private readonly indexBlocks = new Lru<string, IndexEntry[]>(INDEX_BLOCKS_KEPT);
   private upcase: Uint16Array | null = null;
   private upcaseAsciiCompatible = true;
-  private static asciiTable: Uint16Array | null = null;
 
   private constructor(
     private readonly dev: BlockDevice,
@@ -245,8 +244,8 @@ export class NtfsFileSystem implements FileSystem {
     this.indexBlocks.clear();
   }
 
-  /** The table $I30 collation of `name` needs (§4): $UpCase, or plain ASCII when that gives the same order. */
-  collationTable(name: string): Promise<Uint16Array> {
+  /** The table $I30 collation of `name` needs (§4): $UpCase, or the ASCII rule (null) when that gives the same order. */
+  collationTable(name: string): Promise<Collation> {
     return this.collationFor(name);
   }
 
@@ -807,11 +806,10 @@ export class NtfsFileSystem implements FileSystem {
    * maps ASCII as ASCII and nothing else into ASCII (§4: no multi-character or cross-range mappings; pinned by the
    * tests for dfir, sdi and the mkntfs volumes). Once the table is loaded its own answer decides.
    */
-  private async collationFor(name: string): Promise<Uint16Array> {
+  private async collationFor(name: string): Promise<Collation> {
     const ascii = /^[\u0000-\u007f]*$/.test(name);
     if (!ascii || (this.upcase && !this.upcaseAsciiCompatible)) return this.loadUpcase();
-    NtfsFileSystem.asciiTable ??= asciiUpcase();
-    return NtfsFileSystem.asciiTable;
+    return null;
   }
 
   /**

@@ -441,6 +441,16 @@ describe('$UpCase and COLLATION_FILENAME — ntfs.md §4', () => {
     expect(collateFileNames(up, 'x', 'x')).toBe(0);
   });
 
+  it('the ASCII rule (null) orders an ASCII name against any key as the volume table does', () => {
+    const keys = ['a', 'Z', '_x', 'ab', 'AB~', 'Ä', 'ä', 'é', 'ß', '\u0131', 'zz\u00ff', '[', '`', '{', ''];
+    const names = ['a', 'A', 'b', 'Windows', 'BOOT', 'z{', '_', '`a', 'System32', '', 'ab'];
+    for (const n of names)
+      for (const k of keys) {
+        expect(compareUpcase(null, n, k), `${n} / ${k}`).toBe(compareUpcase(up, n, k));
+        expect(collateFileNames(null, n, k), `${n} / ${k}`).toBe(collateFileNames(up, n, k));
+      }
+  });
+
   it('a short $UpCase is refused', () => {
     throwsCode(() => decodeUpcase(new Uint8Array(1000), 0x1234), 'NTFS_ATTRIBUTE');
   });
