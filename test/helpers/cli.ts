@@ -15,9 +15,10 @@ export async function runCli(args: string[]): Promise<CliResult> {
   const enc = new TextEncoder();
   const code = await main(args, {
     stdout: {
-      // A copy: the CLI reuses its buffers once `done` is called, as a Node stream calls it.
+      // A copy (new Uint8Array, not slice(): a Buffer's slice is a view): the CLI reuses its buffers once `done` is
+      // called, as a Node stream calls it.
       write: (s: string | Uint8Array, done?: () => void) => {
-        out.push(typeof s === 'string' ? enc.encode(s) : s.slice());
+        out.push(typeof s === 'string' ? enc.encode(s) : new Uint8Array(s));
         done?.();
       },
     },
