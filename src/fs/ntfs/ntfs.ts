@@ -87,6 +87,8 @@ const DIRECTORIES_KEPT = 64;
 const INDEX_BLOCKS_KEPT = 256;
 const UNITS_KEPT = 4;
 const MAX_COMPRESSION_UNIT_BYTES = 1024 * 1024;
+/** A directory's $INDEX_ALLOCATION up to this size is read in one go by a whole-directory walk (walkIndex). */
+const WHOLE_INDEX_BYTES = 256 * 1024;
 // Read-ahead of MFT records for a directory listing (issue 7): a directory's children were mostly created together, so
 // their records are neighbours in the MFT. Records at most AHEAD_GAP apart are read in one request (the few between
 // are read through), a request never exceeds AHEAD_SPAN bytes, and at most AHEAD_BYTES of records wait at a time.
@@ -883,8 +885,11 @@ export class NtfsFileSystem implements FileSystem {
     return entries;
   }
 
-  /** Child node `vcn` of directory d, read, checked and scanned (§4 step 4); not cached. */
-  private async indexNodeView(d: DirIndex, vcn: number): Promise<IndexNodeView> {
+  /**
+   * Child node `vcn` of directory d, read, checked and scanned (§4 step 4); not cached. `whole`: the directory's whole
+   * $INDEX_ALLOCATION, read by the caller for this one walk (the node's bytes are fixed up in place there).
+   */
+  private async indexNodeView(d: DirIndex, vcn: number, whole?: Uint8Array): Promise<IndexNodeView> {
     const fail = (msg: string, offset: number) =>
       new BootprobeError('NTFS_INDEX', `record ${d.record}: ${msg}`, {
         offset,
@@ -904,8 +909,12 @@ export class NtfsFileSystem implements FileSystem {
     if (d.bitmap && (index >> 3 >= d.bitmap.length || (d.bitmap[index >> 3]! & (1 << (index & 7))) === 0))
       throw fail(`child VCN ${vcn} is index record ${index}, which $BITMAP marks free`, d.alloc.offset);
     const where = this.runOffset(d.alloc.runs, at) ?? d.alloc.offset;
-    const bytes = new Uint8Array(rs); // private: fixups are applied in place (see readRecord)
-    await this.readRunsInto(d.alloc.runs, at, bytes, `index of record ${d.record}`, d.alloc.offset);
+    let bytes: Uint8Array;
+    if (whole) bytes = whole.subarray(at, at + rs);
+    else {
+      bytes = new Uint8Array(rs); // private: fixups are applied in place (see readRecord)
+      await this.readRunsInto(d.alloc.runs, at, bytes, `index of record ${d.record}`, d.alloc.offset);
+    }
     return scanIndexRecord(bytes, vcn, where).node;
   }
 
@@ -1175,6 +1184,13 @@ export class NtfsFileSystem implements FileSystem {
         hint: 'list a directory',
       });
     const d = await this.dirIndex(dir.id, false);
+    // A small allocation of several index records is read whole, one request per run, instead of a request per node
+    // (issue 7: most directories of a Windows tree have a few index records, contiguous on disk).
+    const a = d.alloc;
+    const whole =
+      a && a.dataSize > d.recordSize && a.dataSize <= WHOLE_INDEX_BYTES
+        ? await this.readRuns(a.runs, 0, a.dataSize, `index of record ${d.record}`, a.offset)
+        : undefined;
     const visited = new Set<number>();
     const walk = async (node: IndexNodeView, depth: number): Promise<void> => {
       const { v, offsets } = node;
@@ -1193,7 +1209,7 @@ export class NtfsFileSystem implements FileSystem {
               },
             );
           visited.add(child);
-          await walk(await this.indexNodeView(d, child), depth + 1);
+          await walk(await this.indexNodeView(d, child, whole), depth + 1);
         }
         // The DOS alias of a Win32 name becomes the entry's shortName; the root's entry for itself is no child.
         if (

@@ -56,6 +56,28 @@ describe('NTFS listNames — names and types from the index (ntfs.md §3.3 $FILE
     });
   }
 
+  it('a small $INDEX_ALLOCATION (40 records in one run) is read in one request; a large one node by node', async () => {
+    for (const [name, dataSize, requests] of [
+      ['ntfs-4k', 163840, 1],
+      ['ntfs-512', 1249280, 55], // 1.2 MB over 55 runs, more than the one read's 256 KiB: a read per node
+    ] as const) {
+      const stats = newIoStats();
+      const fs = await NtfsFileSystem.open(
+        counted(gunzipFile(path.join(FIXTURES, 'fs', `${name}.img.gz`)), stats),
+      );
+      const many = await fs.lookup('/many');
+      const r0 = stats.reads;
+      const b0 = stats.bytesRead;
+      const names = await fs.listNames(many);
+      expect(names.names.length, name).toBeGreaterThan(500);
+      // The directory's record is cached by the lookup: what the listing reads is its index records.
+      if (requests === 1) {
+        expect(stats.reads - r0, name).toBe(1);
+        expect(stats.bytesRead - b0, name).toBe(dataSize);
+      } else expect(stats.reads - r0, name).toBeGreaterThan(requests);
+    }
+  });
+
   it('a file is not a directory to list', async () => {
     const fs = await NtfsFileSystem.open(
       new MemoryDevice(gunzipFile(path.join(FIXTURES, 'fs', 'ntfs-512.img.gz'))),
