@@ -6,7 +6,7 @@
 // Writes bench/RESULTS.md. Needs root (loop devices), strace, /usr/bin/time and the tools make-images.sh needs.
 //
 //   npm run bench [-- --runs 7] [-- --work DIR] [-- --only cat-bcd,ls] [-- --out FILE] [-- --no-build]
-//                 [-- --baseline OTHER/dist/cli.js]   (every bootprobe row again with another build, e.g. before a change)
+//                 [-- --baseline OTHER/dist/cli.cjs]   (every bootprobe row again with another build, e.g. before a change)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -61,7 +61,7 @@ const layout = JSON.parse(readFileSync(path.join(work, 'layout.json'), 'utf8'));
 const vhdx = path.join(work, 'bench-4g.vhdx');
 const raw = path.join(work, 'bench-4g.raw');
 const vhdx127 = path.join(work, 'bench-127g.vhdx');
-const cli = path.join(repo, 'dist', 'cli.js');
+const cli = path.join(repo, 'dist', 'cli.cjs');
 const baseline = args.baseline ? path.resolve(String(args.baseline)) : null;
 const BASELINE = ' [baseline]';
 const node = process.execPath;

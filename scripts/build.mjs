@@ -3,7 +3,7 @@
 // the bundle and its cache.
 //
 //   dist/cli-bundle.cjs   the whole CLI, CommonJS (src/cli/bin.ts and everything it imports)
-//   dist/cli.js           the launcher (src/cli/launch.ts): compiles the bundle with the cache, runs it
+//   dist/cli.cjs          the launcher (src/cli/launch.ts, CommonJS too): compiles the bundle with the cache, runs it
 //   dist/cli-bundle.cache this build's id, then the code V8 compiled while the build ran a few commands on the sample
 //
 // Start-up choices (measured with bench/run.mjs):
@@ -52,10 +52,10 @@ await build({
 const id = createHash('sha256').update(readFileSync('dist/cli-bundle.cjs')).digest('hex').slice(0, 32);
 await build({
   entryPoints: ['src/cli/launch.ts'],
-  outfile: 'dist/cli.js',
+  outfile: 'dist/cli.cjs',
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   minifySyntax: true,
   legalComments: 'none',
@@ -68,6 +68,7 @@ await build({
 // first call as without a cache. A failing run only means a smaller cache: the build goes on.
 const cache = path.resolve('dist/cli-bundle.cache');
 rmSync(cache, { force: true });
+rmSync('dist/cli.js', { force: true }); // the launcher's name before it became CommonJS
 const sample = 'samples/template.vhd';
 // The same template as a VHDX (templates come as both; the VHDX reader is its own code), made by the CLI itself.
 const work = mkdtempSync(path.join(os.tmpdir(), 'bootprobe-build-'));
@@ -87,7 +88,7 @@ for (const args of [
   ['cat', sampleX, '/Boot/BCD'],
 ]) {
   try {
-    execFileSync(process.execPath, ['dist/cli.js', ...args], {
+    execFileSync(process.execPath, ['dist/cli.cjs', ...args], {
       stdio: 'ignore',
       env: { ...process.env, BOOTPROBE_BUILD_CODE_CACHE: '1' },
     });

@@ -1,4 +1,4 @@
-// Entry point bundled into dist/cli-bundle.cjs, which dist/cli.js (src/cli/launch.ts) runs.
+// Entry point bundled into dist/cli-bundle.cjs, which dist/cli.cjs (src/cli/launch.ts) runs.
 import { main } from './main.js';
 
 // `bootprobe ls -R IMG | head`: the reader went away; stop quietly, as cat and ls do, instead of a stack trace.

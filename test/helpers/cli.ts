@@ -1,4 +1,4 @@
-// Runs the CLI in-process, capturing what it prints: the same code path as bin/bootprobe.js.
+// Runs the CLI in-process, capturing what it prints: the same code path as bin/bootprobe.cjs.
 import { main } from '../../src/cli/main.js';
 
 export interface CliResult {

@@ -126,7 +126,7 @@ describe('--in-place killed at random points', () => {
     const original = sha(base);
     const done = path.join(path.dirname(base), 'done.vhd');
     expect((await runCli(['repair', '--generalize', '--output', done, base])).code).toBe(0);
-    const cli = path.join(REPO, 'dist/cli.js');
+    const cli = path.join(REPO, 'dist/cli.cjs');
     const outcomes = { original: 0, repaired: 0, restored: 0 };
     const RUNS = 40;
     for (let i = 0; i < RUNS; i++) {

@@ -22,7 +22,7 @@ import {
   readResult,
 } from './browser.js';
 
-const CLI = path.join(REPO, 'dist/cli.js');
+const CLI = path.join(REPO, 'dist/cli.cjs');
 const SHOTS = process.env.BOOTPROBE_SCREENSHOTS ?? path.join(REPO, 'docs/screenshots');
 const tmp = tempDir('bootprobe-web-');
 /** The library folder the page and the CLI both look at: fixtures, samples, store files, a differencing pair. */

@@ -1,4 +1,4 @@
-// The launcher (src/cli/launch.ts → dist/cli.js) runs the CommonJS bundle through the V8 code cache the build made
+// The launcher (src/cli/launch.ts → dist/cli.cjs) runs the CommonJS bundle through the V8 code cache the build made
 // (scripts/build.mjs). The cache is a speed-up only: these tests pin that the build's cache belongs to this build's
 // bundle and is accepted by this Node, and that a stale or foreign cache is ignored, never trusted.
 import { spawnSync } from 'node:child_process';
@@ -51,13 +51,13 @@ describe('code cache — dist/cli-bundle.cache', () => {
     const dir = path.join(t.dir, 'dist');
     mkdirSync(dir);
     writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-    for (const f of ['cli.js', 'cli-bundle.cjs']) copyFileSync(path.join(DIST, f), path.join(dir, f));
+    for (const f of ['cli.cjs', 'cli-bundle.cjs']) copyFileSync(path.join(DIST, f), path.join(dir, f));
     for (const bad of [
       Buffer.concat([Buffer.alloc(16, 0xab), cache.subarray(16)]),
       Buffer.concat([id, Buffer.alloc(4096, 0x5a)]),
     ]) {
       writeFileSync(path.join(dir, 'cli-bundle.cache'), bad);
-      const r = spawnSync(process.execPath, [path.join(dir, 'cli.js'), '--version'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [path.join(dir, 'cli.cjs'), '--version'], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
       expect(r.stderr).toBe('');
@@ -68,8 +68,8 @@ describe('code cache — dist/cli-bundle.cache', () => {
     const dir = path.join(t.dir, 'nobundle');
     mkdirSync(dir);
     writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-    copyFileSync(path.join(DIST, 'cli.js'), path.join(dir, 'cli.js'));
-    const r = spawnSync(process.execPath, [path.join(dir, 'cli.js'), '--version'], { encoding: 'utf8' });
+    copyFileSync(path.join(DIST, 'cli.cjs'), path.join(dir, 'cli.cjs'));
+    const r = spawnSync(process.execPath, [path.join(dir, 'cli.cjs'), '--version'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^bootprobe: error: dist\/cli-bundle\.cjs is missing; run `npm run build`/);
   });

@@ -1,6 +1,6 @@
 // The CLI on damaged images: exit 0 or 3, one line on stderr, never a stack trace (issue 2 "Must show").
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
@@ -61,9 +61,9 @@ describe('CLI on truncated and corrupted copies of every image fixture', () => {
   }
 });
 
-describe('the built CLI (bin/bootprobe.js → dist/cli.js)', () => {
+describe('the built CLI (bin/bootprobe.cjs → dist/cli.cjs)', () => {
   it('starts, prints help and reads the shipped sample', () => {
-    const bin = path.join(REPO, 'bin/bootprobe.js');
+    const bin = path.join(REPO, 'bin/bootprobe.cjs');
     expect(execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' })).toMatch(/Usage: bootprobe/);
     const out = execFileSync(
       process.execPath,
@@ -78,11 +78,22 @@ describe('the built CLI (bin/bootprobe.js → dist/cli.js)', () => {
     });
   });
 
+  it('a package without its built launcher says how to build it (exit 2), not a stack trace', () => {
+    mkdirSync(path.join(t.dir, 'pkg', 'bin'), { recursive: true });
+    const bin = path.join(t.dir, 'pkg', 'bin', 'bootprobe.cjs');
+    copyFileSync(path.join(REPO, 'bin/bootprobe.cjs'), bin);
+    const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      'bootprobe: error: dist/cli.cjs is missing; run `npm run build` in the package folder\n',
+    );
+  });
+
   it('a reader that goes away (| head) ends the listing quietly, no stack trace', () => {
     // A listing far larger than a pipe buffer, so the writer is still writing when head exits (EPIPE).
     const img = path.join(t.dir, 'big-listing.img');
     writeFileSync(img, gunzipFile(path.join(REPO, 'test/fixtures/fs/ntfs-512.img.gz')));
-    const bin = path.join(REPO, 'bin/bootprobe.js');
+    const bin = path.join(REPO, 'bin/bootprobe.cjs');
     const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" ls -R -l "${img}" | head -1`], {
       encoding: 'utf8',
     });
@@ -94,7 +105,7 @@ describe('the built CLI (bin/bootprobe.js → dist/cli.js)', () => {
     const p = path.join(t.dir, 'bad.vhdx');
     writeFileSync(p, Buffer.concat([Buffer.from('vhdxfile'), Buffer.alloc(2 << 20)]));
     try {
-      execFileSync(process.execPath, [path.join(REPO, 'bin/bootprobe.js'), 'info', p], {
+      execFileSync(process.execPath, [path.join(REPO, 'bin/bootprobe.cjs'), 'info', p], {
         encoding: 'utf8',
         stdio: 'pipe',
       });

@@ -199,7 +199,7 @@ function powershellTrouble(value: unknown, at = '$'): string[] {
 describe('--json that PowerShell ConvertFrom-Json reads', () => {
   // node:path is win32 in this file (and in helpers/env.ts's REPO): the real paths come from URLs.
   const at = (rel: string) => fileURLToPath(new URL(`../../../${rel}`, import.meta.url));
-  const cli = at('dist/cli.js');
+  const cli = at('dist/cli.cjs');
   const sample = at('samples/template.vhd');
   for (const args of [
     ['preflight', '--json', sample],

@@ -30,11 +30,11 @@ const npm = (args: string[], cwd: string) =>
   });
 
 beforeAll(() => {
-  // `npm test` has built dist/cli.js; the library (dist/lib, dist/types, which only this test reads) is built here.
-  // Lifecycle scripts are skipped so dist/cli.js is not rewritten under the other suites that run it meanwhile
+  // `npm test` has built dist/cli.cjs; the library (dist/lib, dist/types, which only this test reads) is built here.
+  // Lifecycle scripts are skipped so dist/cli.cjs is not rewritten under the other suites that run it meanwhile
   // (`npm pack` on its own runs them: prepare builds the CLI, prepack the library).
-  if (!existsSync(path.join(REPO, 'dist/cli.js')))
-    throw new Error('dist/cli.js missing: run npm run build first');
+  if (!existsSync(path.join(REPO, 'dist/cli.cjs')))
+    throw new Error('dist/cli.cjs missing: run npm run build first');
   execFileSync(process.execPath, [path.join(REPO, 'scripts/build-lib.mjs')], { cwd: REPO, stdio: 'pipe' });
   const out = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', tmp.dir], REPO);
   const info = JSON.parse(out.slice(out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
@@ -52,8 +52,8 @@ describe('npm pack — what the tarball holds', () => {
       'package.json',
       'README.md',
       'LICENSE',
-      'bin/bootprobe.js',
-      'dist/cli.js',
+      'bin/bootprobe.cjs',
+      'dist/cli.cjs',
       'dist/cli-bundle.cjs',
       'dist/cli-bundle.cache',
       'dist/lib/index.js',
@@ -96,7 +96,7 @@ describe('installed from the tarball into an empty folder', () => {
     );
     const r = spawnSync(
       process.execPath,
-      [path.join(APP, 'node_modules/bootprobe/dist/cli.js'), 'preflight', '--json', SAMPLE],
+      [path.join(APP, 'node_modules/bootprobe/dist/cli.cjs'), 'preflight', '--json', SAMPLE],
       {
         encoding: 'utf8',
       },
