@@ -5,7 +5,7 @@ import { type BlockDevice, ByteView, checkRange, inRange, readInto } from '../..
 import { OverlayDevice } from '../../io/overlay-device.js';
 import type { DiskImage, Extent, ImageInfo, OpenImageOptions, ParentLocatorEntry } from '../disk-image.js';
 import { openParent } from '../open-image.js';
-import { pushSegment, readSegments, readSegmentsInto, type Segment, segmentsToExtents } from '../segments.js';
+import { pushSegment, readSegmentsInto, type Segment, segmentsToExtents } from '../segments.js';
 import { type BatEntry, batGeometry, PAYLOAD_STATE, SB_STATE, VhdxBat } from './bat.js';
 import { decodeCreator, hasLog, readCurrentHeader, VHDX_SIGNATURE, type VhdxHeader } from './header.js';
 import { type LogState, replayLog, replayLogInPlace } from './log.js';
@@ -178,8 +178,10 @@ export class VhdxImage implements DiskImage {
   }
 
   private async readMapped(offset: number, length: number): Promise<Uint8Array> {
-    checkRange('VHDX virtual disk', this.size, offset, length);
-    return readSegments(this.dev, this.parent, await this.segments(offset, length), length);
+    checkRange('VHDX virtual disk', this.size, offset, length); // before allocating
+    const out = new Uint8Array(length);
+    await this.readIntoMapped(offset, out);
+    return out;
   }
 
   private async readIntoMapped(offset: number, target: Uint8Array): Promise<void> {
