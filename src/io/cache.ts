@@ -76,7 +76,7 @@ export class CachedDevice implements BlockDevice {
     return this.readCached(offset, length);
   }
 
-  /** Into the caller's buffer: a read over 2 KiB goes to the inner device as read() sends it (uncached). */
+  /** Into the caller's buffer: a read over a sector goes to the inner device as read() sends it (uncached). */
   readInto(offset: number, target: Uint8Array): Promise<void> {
     if (target.length > BYPASS_BYTES && inRange(this.size, offset, target.length))
       return readInto(this.inner, offset, target);

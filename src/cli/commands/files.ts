@@ -221,7 +221,7 @@ export async function catCommand(ctx: CliContext, imagePath: string, filePath: s
   const reader = await fs.openFile(entry, stream || undefined);
   // Two buffers in turn, each read into again only once stdout has written it (its write callback): at most two
   // chunks in flight, and no fresh memory per chunk (issue 7: the page faults of a new 4 MiB buffer per chunk cost
-  // more than reading it; a 38 MB hive streamed ~3x faster).
+  // more than reading it; `cat` of a 38 MB hive 106 -> 91 ms, of 1 GiB 291 -> 174 ms).
   const size = reader.size;
   const bufs: Uint8Array[] = [];
   const written: Promise<void>[] = [];
