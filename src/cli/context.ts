@@ -21,6 +21,11 @@ export interface OutStream {
 export interface CliIo {
   stdout: OutStream;
   stderr: OutStream;
+  /**
+   * Called when a command starts a walk that reads a record per file of a tree (`ls -l`, `extract -R`): the process
+   * entry (bin.ts) keeps V8's young generation from growing there. Absent when the CLI runs inside another program.
+   */
+  treeWalk?: () => Promise<void>;
 }
 
 export interface GlobalOptions {

@@ -15,18 +15,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
 declare const __BUNDLE_ID__: string;
 
-// The young generation stays at its initial size (V8 --semi-space-growth-factor=1): a listing or a pre-flight
-// allocates many short-lived objects; by default V8 doubles the new space up to 2 × 16 MiB and the heap follows,
-// which put `ls -R` of 50,000 files at 160-175 MB peak RSS; with the flag it stays near 110 MB at the same speed.
-// Set before the bundle is compiled, so the cache is made and used under the same flags. Only on V8 11 (Node 20),
-// where it was measured: an unknown flag would print an error on every run.
-if (/^11\./.test(process.versions.v8)) setFlagsFromString('--semi-space-growth-factor=1');
-
+// No V8 flag is set here: a flag set before the bundle is compiled changes V8's flag hash, and Node's own built-in
+// modules, compiled from its embedded code cache made under the default flags, are then compiled from source (~2 ms
+// of every start, measured interleaved: `cat \\Boot\\BCD` 80.5 -> 78.0 ms, medians of 40). The heap flag a tree walk
+// wants is set by bin.ts when such a walk starts.
 const here = __dirname;
 const bundle = join(here, 'cli-bundle.cjs');
 const cacheFile = join(here, 'cli-bundle.cache');

@@ -1,5 +1,8 @@
-// The file backend: positional reads on a FileHandle (never a whole-file read), counted for --stats.
+// The file backend: positional reads on a file descriptor (never a whole-file read), counted for --stats.
 // One of the two places under src/ that imports Node (DESIGN.md "Layers"; the other is cli/).
+//
+// node:fs's callback functions, not node:fs/promises: loading fs/promises makes Node load its streams, readline and
+// file watchers too (~0.8 ms of every start, measured interleaved), and a read path needs none of them.
 //
 // Reads are synchronous pread(2) calls behind the async interface unless `asyncReads` is set (issue 7). Measured on
 // the benchmark machine: a 4 KiB read through the libuv thread pool costs 110-160 µs of hand-offs, readSync 8 µs; 1 MiB
@@ -7,8 +10,7 @@
 // thousands of small reads one after another, so the pool only adds latency. A long-lived server that must not block
 // its event loop on a slow (network) disk passes asyncReads. Writes stay asynchronous.
 import { Buffer } from 'node:buffer';
-import { readSync } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { close, fstat, fsync, ftruncate, open, read, readSync, type Stats, stat, write } from 'node:fs';
 import { BootprobeError } from '../errors.js';
 import { type BlockDevice, checkRange, type IoStats, type WritableDevice } from './block-device.js';
 
@@ -19,7 +21,7 @@ export interface FileDeviceOptions {
   writable?: boolean;
   sectorSize?: number;
   stats?: IoStats;
-  /** Read through the thread pool (FileHandle.read) instead of synchronous pread: see the file comment. */
+  /** Read through the thread pool (fs.read) instead of synchronous pread: see the file comment. */
   asyncReads?: boolean;
 }
 
@@ -38,7 +40,7 @@ export class FileDevice implements BlockDevice {
   readonly freshReads = true;
 
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     public size: number,
     readonly path: string,
     private readonly stats: IoStats | undefined,
@@ -50,7 +52,9 @@ export class FileDevice implements BlockDevice {
       this.write = async (offset, data) => {
         let done = 0;
         while (done < data.length) {
-          const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+          const bytesWritten = await call<number>((cb) =>
+            write(this.fd, data, done, data.length - done, offset + done, cb),
+          );
           if (bytesWritten <= 0)
             throw new BootprobeError('IO_ERROR', `${this.path}: write at ${offset + done} failed`);
           done += bytesWritten;
@@ -66,20 +70,20 @@ export class FileDevice implements BlockDevice {
 
   /** Opens a file; FILE_NOT_FOUND when it does not exist, IO_ERROR for any other refusal. */
   static async open(path: string, options: FileDeviceOptions = {}): Promise<FileDevice> {
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await open(path, options.writable ? 'r+' : 'r');
+      fd = await call<number>((cb) => open(path, options.writable ? 'r+' : 'r', cb));
     } catch (e) {
       throw fileError(path, e);
     }
     try {
-      const st = await fh.stat();
+      const st = await call<Stats>((cb) => fstat(fd, cb));
       if (st.isDirectory()) {
         throw new BootprobeError('USAGE', `${path} is a directory, not an image file`, { kind: 'usage' });
       }
-      return new FileDevice(fh, st.size, path, options.stats, options);
+      return new FileDevice(fd, st.size, path, options.stats, options);
     } catch (e) {
-      await fh.close();
+      await call((cb) => close(fd, cb));
       throw e instanceof BootprobeError ? e : fileError(path, e);
     }
   }
@@ -95,7 +99,7 @@ export class FileDevice implements BlockDevice {
   ): Promise<WritableFileDevice> {
     let mode: number;
     try {
-      mode = (await stat(path)).mode;
+      mode = (await call<Stats>((cb) => stat(path, cb))).mode;
     } catch (e) {
       throw fileError(path, e);
     }
@@ -126,9 +130,9 @@ export class FileDevice implements BlockDevice {
     path: string,
     options: Omit<FileDeviceOptions, 'writable'> & { overwrite?: boolean } = {},
   ): Promise<WritableFileDevice> {
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await open(path, options.overwrite ? 'w+' : 'wx+');
+      fd = await call<number>((cb) => open(path, options.overwrite ? 'w+' : 'wx+', cb));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new BootprobeError('OUTPUT_EXISTS', `${path} exists`, {
@@ -137,7 +141,7 @@ export class FileDevice implements BlockDevice {
       }
       throw fileError(path, e);
     }
-    return new FileDevice(fh, 0, path, options.stats, { ...options, writable: true }) as WritableFileDevice;
+    return new FileDevice(fd, 0, path, options.stats, { ...options, writable: true }) as WritableFileDevice;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -170,7 +174,7 @@ export class FileDevice implements BlockDevice {
     for (let done = 0; done < buf.length; ) {
       let n: number;
       try {
-        n = readSync(this.fh.fd, buf, done, buf.length - done, offset + done);
+        n = readSync(this.fd, buf, done, buf.length - done, offset + done);
       } catch (e) {
         throw fileError(this.path, e);
       }
@@ -185,7 +189,7 @@ export class FileDevice implements BlockDevice {
     for (let done = 0; done < buf.length; ) {
       let n: number;
       try {
-        n = (await this.fh.read(buf, done, buf.length - done, offset + done)).bytesRead;
+        n = await call<number>((cb) => read(this.fd, buf, done, buf.length - done, offset + done, cb));
       } catch (e) {
         throw fileError(this.path, e);
       }
@@ -209,19 +213,26 @@ export class FileDevice implements BlockDevice {
   }
 
   async flush(): Promise<void> {
-    if (this.write) await this.fh.sync();
+    if (this.write) await call((cb) => fsync(this.fd, cb));
   }
 
   async truncate(size: number): Promise<void> {
-    await this.fh.truncate(size);
+    await call((cb) => ftruncate(this.fd, size, cb));
     this.size = size;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.fh.close();
+    await call((cb) => close(this.fd, cb));
   }
+}
+
+/** A node:fs callback call as a promise of its first result (the file comment says why not fs/promises). */
+function call<T = void>(
+  start: (cb: (err: NodeJS.ErrnoException | null, value?: T) => void) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value as T))));
 }
 
 function fileError(path: string, e: unknown): BootprobeError {

@@ -1,7 +1,7 @@
 // FileAccess over the local file system (Node). Windows paths from inside images (`.\parent.vhd`,
 // `C:\VMs\parent.vhdx`, `\\server\share\x.vhd`) are mapped through node:path so they work on Windows, where they
 // are native, and on Linux/macOS, where only the relative forms can exist.
-import { opendir } from 'node:fs/promises';
+import { type Dir, opendir } from 'node:fs';
 import path from 'node:path';
 import { BootprobeError } from '../errors.js';
 import type { BlockDevice, IoStats } from './block-device.js';
@@ -41,7 +41,11 @@ export class NodeFileAccess implements FileAccess {
     const out: string[] = [];
     try {
       // opendir streams the folder: a huge template library is read only up to `limit` entries.
-      for await (const e of await opendir(dir)) {
+      // node:fs's opendir, not fs/promises' (file-device.ts says why).
+      const handle = await new Promise<Dir>((resolve, reject) =>
+        opendir(dir, (err, d) => (err ? reject(err) : resolve(d))),
+      );
+      for await (const e of handle) {
         if (out.length >= limit) break;
         const p = path.join(dir, e.name);
         if ((e.isFile() || e.isSymbolicLink()) && p !== self) out.push(p);

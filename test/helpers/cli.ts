@@ -1,4 +1,5 @@
 // Runs the CLI in-process, capturing what it prints: the same code path as bin/bootprobe.cjs.
+import type { CliIo } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 
 export interface CliResult {
@@ -9,11 +10,13 @@ export interface CliResult {
   stdoutBytes: Uint8Array;
 }
 
-export async function runCli(args: string[]): Promise<CliResult> {
+/** `hooks`: the entry point's optional hooks (CliIo.treeWalk), to see when a command calls them. */
+export async function runCli(args: string[], hooks: Pick<CliIo, 'treeWalk'> = {}): Promise<CliResult> {
   const out: Uint8Array[] = [];
   const err: string[] = [];
   const enc = new TextEncoder();
   const code = await main(args, {
+    ...hooks,
     stdout: {
       // A copy (new Uint8Array, not slice(): a Buffer's slice is a view): the CLI reuses its buffers once `done` is
       // called, as a Node stream calls it.

@@ -61,6 +61,31 @@ describe('ls', () => {
   });
 });
 
+describe('tree walks — the entry point may bound the heap (CliIo.treeWalk, issue 7)', () => {
+  it('ls -l and extract -R announce their walk before reading; ls -R (names only), cat and stat do not', async () => {
+    const calls: string[] = [];
+    const as = (name: string) => ({
+      treeWalk: async () => {
+        calls.push(name);
+      },
+    });
+    const dest = path.join(t.dir, 'walk');
+    for (const [name, args] of [
+      ['ls -l', ['ls', '-l', sample]],
+      ['ls -R -l', ['ls', '-R', '-l', sample]],
+      ['extract -R', ['extract', '-R', sample, '\\Windows\\Setup', dest]],
+      ['ls -R', ['ls', '-R', sample]],
+      ['cat', ['cat', sample, '\\README.txt']],
+      ['stat', ['stat', sample, '\\README.txt']],
+      ['extract', ['extract', sample, '\\README.txt', dest]],
+    ] as const) {
+      const r = await runCli([...args], as(name));
+      expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+    }
+    expect(calls).toEqual(['ls -l', 'ls -R -l', 'extract -R']);
+  });
+});
+
 describe('cat and stat', () => {
   it('cat writes the exact bytes, and file:stream reads an NTFS alternate data stream', async () => {
     const img = fixture('ntfs-512');
