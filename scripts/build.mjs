@@ -48,7 +48,16 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [lazyBuiltins(['node:child_process'])],
+  // The CommonJS wrapper, as Node's own loader writes it, is part of the file: the launcher compiles the file's text
+  // as read, without building a second 500 KB string around it (that copy alone set off a young-generation
+  // collection in every run).
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+  footer: { js: '\n})' },
 });
+// ASCII only (esbuild escapes the rest): the launcher reads it as latin1, a plain copy of the bytes into a string.
+if (readFileSync('dist/cli-bundle.cjs').some((b) => b > 0x7f)) {
+  throw new Error('dist/cli-bundle.cjs holds a non-ASCII byte; write it as an escape in the source');
+}
 const id = createHash('sha256').update(readFileSync('dist/cli-bundle.cjs')).digest('hex').slice(0, 32);
 await build({
   entryPoints: ['src/cli/launch.ts'],
@@ -73,6 +82,9 @@ const sample = 'samples/template.vhd';
 // The same template as a VHDX (templates come as both; the VHDX reader is its own code), made by the CLI itself.
 const work = mkdtempSync(path.join(os.tmpdir(), 'bootprobe-build-'));
 const sampleX = path.join(work, 'template.vhdx');
+// The VHDX copy is made first, outside the training: convert's writer code stays out of the cache that every start
+// deserializes.
+execFileSync(process.execPath, ['dist/cli.cjs', 'convert', '-b', '2M', sample, sampleX], { stdio: 'ignore' });
 for (const args of [
   ['--version'],
   ['preflight', '--json', sample],
@@ -82,7 +94,6 @@ for (const args of [
   ['ls', '-R', '-l', sample],
   ['cat', sample, '/Boot/BCD'],
   ['reg', '--file', '/Windows/System32/config/SOFTWARE', sample, 'Microsoft\\Windows NT\\CurrentVersion'],
-  ['convert', '-b', '2M', sample, sampleX],
   ['preflight', sampleX],
   ['ls', '-R', sampleX],
   ['cat', sampleX, '/Boot/BCD'],

@@ -30,7 +30,8 @@ const id = Buffer.from(__BUNDLE_ID__, 'hex');
 
 let source: string;
 try {
-  source = readFileSync(bundle, 'utf8');
+  // latin1: the build checked the bundle is ASCII, and latin1 is a plain byte copy, no UTF-8 decoding.
+  source = readFileSync(bundle, 'latin1');
 } catch {
   process.stderr.write(
     'bootprobe: error: dist/cli-bundle.cjs is missing; run `npm run build` in the package folder\n',
@@ -44,8 +45,8 @@ try {
 } catch {
   // No cache (a build that did not make one): compile from source.
 }
-// The CommonJS wrapper, as Node's own loader writes it.
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+// The bundle's text is already the CommonJS wrapper function (scripts/build.mjs), as Node's own loader writes it.
+const script = new Script(source, {
   filename: bundle,
   ...(cachedData ? { cachedData } : {}),
 });

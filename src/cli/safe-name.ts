@@ -2,7 +2,9 @@
 // Windows is the strictest host: its reserved characters, device names and trailing dots/spaces are all mapped,
 // so the same extraction gives the same names on Linux, macOS and Windows.
 
-const RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+// COM¹-COM³ and LPT¹-LPT³ are reserved too; written as escapes because the CLI bundle is ASCII (scripts/build.mjs).
+const RESERVED =
+  /^(con|prn|aux|nul|conin\$|conout\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(\..*)?$/i;
 /** Longest name most host file systems accept (bytes in UTF-8 on Linux; 255 UTF-16 units on NTFS). */
 const MAX_NAME = 200;
 

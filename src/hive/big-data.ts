@@ -1,6 +1,7 @@
 // Layout: docs/regf.md §5.3 (db, big data): minor ≥ 4, data > 16344 bytes split in segments of ≤ 16344 bytes.
 import { BootprobeError, hex } from '../errors.js';
 import type { ByteView } from '../io/index.js';
+import { HIVE_DAMAGED } from './hints.js';
 
 export const DB_SIGNATURE = 'db';
 /** Data bytes per segment; all but the last are full (regf.md §5.3). */
@@ -21,7 +22,7 @@ export function decodeDb(view: ByteView): DbRecord {
     throw new BootprobeError('HIVE_CELL', `big data (db) at ${hex(view.base)}: no "db" record here`, {
       offset: view.base,
       structure: 'regf.db',
-      hint: 'the hive is damaged',
+      hint: HIVE_DAMAGED,
     });
   }
   return { segmentCount: view.u16le(2), segmentListOffset: view.u32le(4) };

@@ -13,6 +13,7 @@ import {
 import { DB_SEGMENT_DATA_SIZE, decodeDb, isDb } from './big-data.js';
 import { type HiveBin, readHiveBins } from './bin.js';
 import { type CellOffset, CellSpace, fileView, NO_CELL } from './cell.js';
+import { HIVE_DAMAGED } from './hints.js';
 import type { RegistryKey, RegistryValue } from './key.js';
 import { lhHash, upcaseName } from './name.js';
 import { decodeNk, NK_FLAGS, type NkRecord } from './nk.js';
@@ -242,7 +243,7 @@ class KeyImpl implements HiveKey {
     throw new BootprobeError('HIVE_CELL', `${this.hive.name}: key ${this.path}: ${what}`, {
       offset: at,
       structure: 'regf.nk',
-      hint: 'the hive is damaged',
+      hint: HIVE_DAMAGED,
     });
   }
 

@@ -10,6 +10,7 @@ import { ByteView } from '../io/index.js';
 import { BASE_BLOCK_SIZE, type BaseBlock, HIVE_FILE_TYPE, tryDecodeBaseBlock } from './base-block.js';
 import { DB_SEGMENT_DATA_SIZE, decodeDb, isDb } from './big-data.js';
 import { NO_CELL } from './cell.js';
+import { HIVE_DAMAGED } from './hints.js';
 import { MAX_KEY_DEPTH } from './hive.js';
 import type { RegistryValue } from './key.js';
 import { lhHash, upcaseName } from './name.js';
@@ -119,7 +120,7 @@ class CellReader {
         {
           offset: at,
           structure: 'regf.cell',
-          hint: 'the hive is damaged',
+          hint: HIVE_DAMAGED,
         },
       );
     };
@@ -178,7 +179,7 @@ class LazyKeyImpl implements LazyKey {
     throw new BootprobeError('HIVE_CELL', `${this.r.name}: key ${this.path}: ${what}`, {
       offset: at,
       structure: 'regf.nk',
-      hint: 'the hive is damaged',
+      hint: HIVE_DAMAGED,
     });
   }
 

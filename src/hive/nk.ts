@@ -2,6 +2,7 @@
 import { BootprobeError, hex } from '../errors.js';
 import type { ByteView } from '../io/index.js';
 import { filetimeToDate } from './base-block.js';
+import { HIVE_DAMAGED } from './hints.js';
 import { decodeName } from './name.js';
 
 export const NK_SIGNATURE = 'nk';
@@ -44,7 +45,7 @@ export function decodeNk(view: ByteView): NkRecord {
     throw new BootprobeError('HIVE_CELL', `key node (nk) at ${hex(view.base)}: ${what}`, {
       offset: view.base + at,
       structure: 'regf.nk',
-      hint: 'the hive is damaged',
+      hint: HIVE_DAMAGED,
     });
   };
   if (view.length < NK_FIXED_SIZE) fail(`cell holds ${view.length} bytes, an nk needs ${NK_FIXED_SIZE}`);

@@ -1,6 +1,7 @@
 // Layout: docs/regf.md §5.4 (sk, security). sk records form a circular doubly-linked list shared by keys.
 import { BootprobeError, hex } from '../errors.js';
 import type { ByteView } from '../io/index.js';
+import { HIVE_DAMAGED } from './hints.js';
 
 export const SK_SIGNATURE = 'sk';
 export const SK_FIXED_SIZE = 20;
@@ -19,7 +20,7 @@ export function decodeSk(view: ByteView): SkRecord {
     throw new BootprobeError('HIVE_CELL', `security (sk) at ${hex(view.base)}: ${what}`, {
       offset: view.base + at,
       structure: 'regf.sk',
-      hint: 'the hive is damaged',
+      hint: HIVE_DAMAGED,
     });
   };
   if (view.length < SK_FIXED_SIZE) fail(`cell holds ${view.length} bytes, an sk needs ${SK_FIXED_SIZE}`);

@@ -2,6 +2,7 @@
 // lf/lh 8 bytes (nk offset + hint/hash), li 4 bytes (nk offset), ri 4 bytes (offset of an li/lf/lh list).
 import { BootprobeError, hex } from '../errors.js';
 import type { ByteView } from '../io/index.js';
+import { HIVE_DAMAGED } from './hints.js';
 
 export type SubkeyListKind = 'lf' | 'lh' | 'li' | 'ri';
 
@@ -20,7 +21,7 @@ export function decodeSubkeyList(view: ByteView): SubkeyList {
     throw new BootprobeError('HIVE_CELL', `subkey list at ${hex(view.base)}: ${what}`, {
       offset: view.base + at,
       structure: 'regf.subkey-list',
-      hint: 'the hive is damaged',
+      hint: HIVE_DAMAGED,
     });
   };
   if (view.length < 4) fail(`cell holds ${view.length} bytes, a list header needs 4`);

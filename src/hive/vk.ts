@@ -1,6 +1,7 @@
 // Layout: docs/regf.md §5.2 (vk, value). Offsets are relative to the cell data (after the size field).
 import { BootprobeError, hex } from '../errors.js';
 import type { ByteView } from '../io/index.js';
+import { HIVE_DAMAGED } from './hints.js';
 import { decodeName } from './name.js';
 
 export const VK_SIGNATURE = 'vk';
@@ -29,7 +30,7 @@ export function decodeVk(view: ByteView): VkRecord {
     throw new BootprobeError('HIVE_CELL', `value (vk) at ${hex(view.base)}: ${what}`, {
       offset: view.base + at,
       structure: 'regf.vk',
-      hint: 'the hive is damaged',
+      hint: HIVE_DAMAGED,
     });
   };
   if (view.length < VK_FIXED_SIZE) fail(`cell holds ${view.length} bytes, a vk needs ${VK_FIXED_SIZE}`);

@@ -1,6 +1,7 @@
 // $ATTRIBUTE_LIST (0x20): where each attribute extent of a file lives. Layout and procedure: docs/ntfs.md §5.
 import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
+import { RECORD_DAMAGED } from './hints.js';
 import { splitReference } from './record.js';
 
 /** Fixed part of an entry before its name (§5: name offset 0x1A when unnamed). */
@@ -34,7 +35,7 @@ export function decodeAttributeList(v: ByteView): AttributeListEntry[] {
       throw new BootprobeError(
         'NTFS_ATTRIBUTE',
         `attribute list entry at ${hex(v.base + at)} has length ${len} (name ${nameLen} at +${nameOfs}) in a ${v.length}-byte list`,
-        { offset: v.base + at + 4, structure: 'ntfs.attribute_list', hint: 'the MFT record is damaged' },
+        { offset: v.base + at + 4, structure: 'ntfs.attribute_list', hint: RECORD_DAMAGED },
       );
     const ref = splitReference(v.u64le(at + 0x10));
     out.push({

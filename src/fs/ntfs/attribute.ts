@@ -1,6 +1,7 @@
 // Attributes of an MFT record: common header, resident and non-resident forms. Layout: docs/ntfs.md §3.
 import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
+import { RECORD_DAMAGED } from './hints.js';
 
 export const ATTR = {
   STANDARD_INFORMATION: 0x10,
@@ -71,7 +72,7 @@ function bad(msg: string, at: number): BootprobeError {
   return new BootprobeError('NTFS_ATTRIBUTE', msg, {
     offset: at,
     structure: 'ntfs.attribute',
-    hint: 'the MFT record is damaged',
+    hint: RECORD_DAMAGED,
   });
 }
 

@@ -31,6 +31,7 @@ import {
   type FileNameAttr,
   NAMESPACE_NAMES,
 } from './file-name.js';
+import { RECORD_DAMAGED } from './hints.js';
 import { decodeIndexNode, type IndexEntry } from './index-node.js';
 import { decodeIndexRecord, INDX_NODE_OFFSET } from './index-record.js';
 import {
@@ -384,7 +385,7 @@ export async function planNtfsReplace(
       throw new BootprobeError(
         'NTFS_ATTRIBUTE',
         `${where}: allocated size ${local.allocatedSize} disagrees with its ${have} clusters`,
-        { structure: 'ntfs.attribute', hint: 'the MFT record is damaged; run chkdsk' },
+        { structure: 'ntfs.attribute', hint: RECORD_DAMAGED },
       );
     const need = Math.ceil(size / cs);
     const bitmapStream = await fs.stream(BITMAP_RECORD, ATTR.DATA, '');
@@ -446,7 +447,7 @@ export async function planNtfsReplace(
   if (!si || (si.value?.length ?? 0) < 0x18)
     throw new BootprobeError('NTFS_ATTRIBUTE', `${where}: no $STANDARD_INFORMATION in ${baseRec.what}`, {
       structure: 'ntfs.standard_information',
-      hint: 'the MFT record is damaged; run chkdsk',
+      hint: RECORD_DAMAGED,
     });
   w64(baseRec.plain, si.valueOffset + SI_MODIFIED, ft);
   w64(baseRec.plain, si.valueOffset + SI_CHANGED, ft);

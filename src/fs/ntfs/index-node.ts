@@ -2,6 +2,7 @@
 import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
 import { decodeFileNameLazy, FILE_NAME_HEADER_SIZE, type FileNameAttr } from './file-name.js';
+import { INDEX_DAMAGED } from './hints.js';
 
 /** §4 index entry flags. */
 export const INDEX_ENTRY_FLAG = { HAS_CHILD: 0x01, LAST: 0x02 } as const;
@@ -44,7 +45,7 @@ export function scanIndexNode(v: ByteView, at: number): IndexNodeView {
     new BootprobeError('NTFS_INDEX', `index node at ${hex(v.base + at)}: ${msg}`, {
       offset: v.base + o,
       structure: 'ntfs.index',
-      hint: 'the directory index is damaged',
+      hint: INDEX_DAMAGED,
     });
   if (at + used > v.length || first < 16 || first > used || used < 16)
     throw fail(`entries (${first}..${used}) lie outside the node`, at);

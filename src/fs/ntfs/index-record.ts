@@ -1,6 +1,7 @@
 // INDX records of $INDEX_ALLOCATION: fixups, own VCN, node header at 0x18. Layout: docs/ntfs.md §4 (step 4).
 import { BootprobeError, hex } from '../../errors.js';
 import { ByteView } from '../../io/index.js';
+import { INDEX_DAMAGED } from './hints.js';
 import { type IndexEntry, type IndexNodeView, indexEntries, scanIndexNode } from './index-node.js';
 import { applyFixups } from './record.js';
 
@@ -38,7 +39,7 @@ export function scanIndexRecord(
       {
         offset: base + 0x10,
         structure: 'ntfs.indx',
-        hint: 'the directory index is damaged; run chkdsk on the volume',
+        hint: INDEX_DAMAGED,
       },
     );
   return { lsn: v.u64le(0x08), node: scanIndexNode(v, INDX_NODE_OFFSET) };

@@ -2,6 +2,7 @@
 import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
 import { MAX_INDEX_RECORD_SIZE, MIN_INDEX_RECORD_SIZE } from './boot-sector.js';
+import { INDEX_DAMAGED } from './hints.js';
 
 /** §4: collation rule 1 = COLLATION_FILE_NAME, the only one a $I30 index uses. */
 export const COLLATION_FILE_NAME = 1;
@@ -33,7 +34,7 @@ export function decodeIndexRoot(v: ByteView): IndexRoot {
     throw new BootprobeError(
       'NTFS_INDEX',
       `$INDEX_ROOT at ${hex(v.base)}: index record size ${r.recordSize} is not a multiple of 512 up to 64 KiB`,
-      { offset: v.base + 8, structure: 'ntfs.index_root', hint: 'the directory is damaged' },
+      { offset: v.base + 8, structure: 'ntfs.index_root', hint: INDEX_DAMAGED },
     );
   return r;
 }

@@ -37,6 +37,7 @@ import {
   NAMESPACE_NAMES,
 } from './file-name.js';
 import { planNtfsReplace } from './file-write.js';
+import { INDEX_DAMAGED, MFT_DAMAGED, RECORD_DAMAGED } from './hints.js';
 import type { IndexEntry } from './index-node.js';
 import {
   type IndexNodeView,
@@ -292,7 +293,7 @@ export class NtfsFileSystem implements FileSystem {
       throw new BootprobeError('NTFS_RECORD', `$MFT (record 0 at ${hex(at)}) has no non-resident $DATA`, {
         offset: at,
         structure: 'ntfs.file',
-        hint: 'the MFT is damaged; run chkdsk on the volume',
+        hint: MFT_DAMAGED,
       });
     // §5 step 6: the first extent (in record 0) must map the records that hold the rest. [I] in the doc; the
     // fixture ntfs-c has no $MFT attribute list, so this path is exercised only by the hostile tests.
@@ -410,7 +411,7 @@ export class NtfsFileSystem implements FileSystem {
           {
             offset: at,
             structure: 'ntfs.runlist',
-            hint: 'the MFT record is damaged; run chkdsk on the volume',
+            hint: RECORD_DAMAGED,
           },
         );
       const n = Math.min(end, (run.vcn + run.length) * cs) - pos;
@@ -545,7 +546,7 @@ export class NtfsFileSystem implements FileSystem {
         throw new BootprobeError(
           'NTFS_ATTRIBUTE',
           `record ${n}: attribute list of ${list.dataSize} bytes is larger than ${MAX_ATTRIBUTE_LIST_SIZE}`,
-          { offset: list.offset, structure: 'ntfs.attribute_list', hint: 'the MFT record is damaged' },
+          { offset: list.offset, structure: 'ntfs.attribute_list', hint: RECORD_DAMAGED },
         );
       const runs = decodeRunlist(list.runlist!, 0, this.clusterCount, list.offset, list.highestVcn);
       value = await this.readRuns(runs, 0, list.dataSize, `attribute list of record ${n}`, list.offset);
@@ -564,7 +565,7 @@ export class NtfsFileSystem implements FileSystem {
           {
             offset: list.offset,
             structure: 'ntfs.attribute_list',
-            hint: 'the MFT record is damaged',
+            hint: RECORD_DAMAGED,
           },
         );
       visited.add(e.record);
@@ -577,7 +578,7 @@ export class NtfsFileSystem implements FileSystem {
           {
             offset: ext.offset,
             structure: 'ntfs.attribute_list',
-            hint: 'the MFT is damaged; run chkdsk on the volume',
+            hint: MFT_DAMAGED,
           },
         );
       const a = ext.attributes.find((x) => x.type === e.type && x.id === e.attributeId && x.name === e.name);
@@ -588,7 +589,7 @@ export class NtfsFileSystem implements FileSystem {
           {
             offset: ext.offset,
             structure: 'ntfs.attribute_list',
-            hint: 'the MFT is damaged; run chkdsk on the volume',
+            hint: MFT_DAMAGED,
           },
         );
       out.push(a);
@@ -632,7 +633,7 @@ export class NtfsFileSystem implements FileSystem {
         throw new BootprobeError(
           'NTFS_ATTRIBUTE',
           `record ${n}: ${ATTR_NAMES[type] ?? hex(type)} extents are not contiguous (VCN ${p.lowestVcn}, expected ${next})`,
-          { offset: p.offset, structure: 'ntfs.attribute', hint: 'the MFT record is damaged' },
+          { offset: p.offset, structure: 'ntfs.attribute', hint: RECORD_DAMAGED },
         );
       for (const r of decodeRunlist(p.runlist!, p.lowestVcn, this.clusterCount, p.offset, p.highestVcn))
         runs.push(r);
@@ -643,7 +644,7 @@ export class NtfsFileSystem implements FileSystem {
       throw new BootprobeError(
         'NTFS_ATTRIBUTE',
         `record ${n}: ${ATTR_NAMES[type] ?? hex(type)} says ${first.dataSize} bytes but its runs cover ${next} clusters`,
-        { offset: first.offset, structure: 'ntfs.attribute', hint: 'the MFT record is damaged' },
+        { offset: first.offset, structure: 'ntfs.attribute', hint: RECORD_DAMAGED },
       );
     return {
       type,
@@ -735,7 +736,7 @@ export class NtfsFileSystem implements FileSystem {
         {
           offset: s.offset,
           structure: 'ntfs.attribute',
-          hint: 'the MFT record is damaged',
+          hint: RECORD_DAMAGED,
         },
       );
     const units = new Lru<number, Uint8Array>(UNITS_KEPT);
@@ -837,7 +838,7 @@ export class NtfsFileSystem implements FileSystem {
       throw new BootprobeError(
         'NTFS_INDEX',
         `record ${n}: $I30 index of type ${hex(ir.indexedType)} / collation ${ir.collation} is not a file-name index`,
-        { offset: root.offset, structure: 'ntfs.index', hint: 'the directory is damaged' },
+        { offset: root.offset, structure: 'ntfs.index', hint: INDEX_DAMAGED },
       );
     const alloc = await this.stream(n, ATTR.INDEX_ALLOCATION, '$I30', attrs);
     let bitmap: Uint8Array | null = null;
@@ -850,7 +851,7 @@ export class NtfsFileSystem implements FileSystem {
           {
             offset: bm.offset,
             structure: 'ntfs.index',
-            hint: 'the directory is damaged',
+            hint: INDEX_DAMAGED,
           },
         );
       // Resident (nearly always, 8 bytes): its value, without a reader.
@@ -894,7 +895,7 @@ export class NtfsFileSystem implements FileSystem {
       new BootprobeError('NTFS_INDEX', `record ${d.record}: ${msg}`, {
         offset,
         structure: 'ntfs.index',
-        hint: 'the directory index is damaged; run chkdsk on the volume',
+        hint: INDEX_DAMAGED,
       });
     if (!d.alloc)
       throw fail(`index entry points to child VCN ${vcn} but there is no $INDEX_ALLOCATION`, d.recordOffset);
@@ -949,7 +950,7 @@ export class NtfsFileSystem implements FileSystem {
           {
             offset: d.alloc?.offset,
             structure: 'ntfs.index',
-            hint: 'the directory index is damaged; run chkdsk on the volume',
+            hint: INDEX_DAMAGED,
           },
         );
       if (depth >= MAX_INDEX_DEPTH)
@@ -959,7 +960,7 @@ export class NtfsFileSystem implements FileSystem {
           {
             offset: d.alloc?.offset,
             structure: 'ntfs.index',
-            hint: 'the directory index is damaged; run chkdsk on the volume',
+            hint: INDEX_DAMAGED,
           },
         );
       visited.add(descend);
@@ -1205,7 +1206,7 @@ export class NtfsFileSystem implements FileSystem {
               {
                 offset: d.alloc?.offset ?? v.base + p,
                 structure: 'ntfs.index',
-                hint: 'the directory index is damaged',
+                hint: INDEX_DAMAGED,
               },
             );
           visited.add(child);

@@ -1,6 +1,7 @@
 // MFT records and index records: update-sequence fixups (docs/ntfs.md §2.1) and the FILE record header (§2).
 import { BootprobeError, hex } from '../../errors.js';
 import { ByteView } from '../../io/index.js';
+import { MFT_DAMAGED, RECORD_DAMAGED } from './hints.js';
 
 const STRIDE = 512;
 
@@ -38,7 +39,7 @@ export function applyFixups(buf: Uint8Array, magic: string, base: number): void 
       {
         offset: base + 4,
         structure: `ntfs.${magic.toLowerCase()}`,
-        hint: 'the record is damaged; run chkdsk on the volume',
+        hint: RECORD_DAMAGED,
       },
     );
   }
@@ -148,7 +149,7 @@ export function decodeMftRecordHeader(v: ByteView): MftRecordHeader {
       {
         offset: v.base + 0x14,
         structure: 'ntfs.file',
-        hint: 'the MFT is damaged; run chkdsk on the volume',
+        hint: MFT_DAMAGED,
       },
     );
   }

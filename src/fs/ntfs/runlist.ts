@@ -1,5 +1,6 @@
 // Runlists (mapping pairs) of non-resident attributes. Procedure: docs/ntfs.md §3.1 (ntfs-3g runlist.c).
 import { BootprobeError, hex } from '../../errors.js';
+import { RECORD_DAMAGED } from './hints.js';
 
 export interface Run {
   /** First virtual cluster of the run inside the attribute. */
@@ -30,7 +31,7 @@ export function decodeRunlist(
     new BootprobeError('NTFS_RUNLIST', `runlist at ${hex(where)}: ${msg}`, {
       offset: where + at,
       structure: 'ntfs.runlist',
-      hint: 'the MFT record is damaged; run chkdsk on the volume',
+      hint: RECORD_DAMAGED,
     });
   // Each run takes at least 2 bytes, so the loop is bounded by the runlist length.
   while (at < b.length) {
@@ -164,7 +165,7 @@ export function runPieces(
     if (!r || r.vcn > vcn || r.lcn === null)
       throw new BootprobeError('NTFS_RUNLIST', `${where}: byte ${pos} (VCN ${vcn}) has no clusters`, {
         structure: 'ntfs.runlist',
-        hint: 'the MFT record is damaged; run chkdsk on the volume',
+        hint: RECORD_DAMAGED,
       });
     const n = Math.min(end, (r.vcn + r.length) * clusterSize) - pos;
     const at = r.lcn * clusterSize + (pos - r.vcn * clusterSize);

@@ -2,6 +2,7 @@
 import { BootprobeError, hex } from '../../errors.js';
 import type { ByteView } from '../../io/index.js';
 import { filetime } from './file-name.js';
+import { RECORD_DAMAGED } from './hints.js';
 
 /** NTFS 1.x (and every mkntfs/ntfs-3g file) stores 48 bytes; NTFS 3.x adds six fields up to 72 (§3.2). */
 export const STANDARD_INFORMATION_V1_SIZE = 48;
@@ -30,7 +31,7 @@ export function decodeStandardInformation(v: ByteView): StandardInformation {
     throw new BootprobeError(
       'NTFS_ATTRIBUTE',
       `$STANDARD_INFORMATION at ${hex(v.base)} is ${v.length} bytes, at least 48 expected`,
-      { offset: v.base, structure: 'ntfs.standard_information', hint: 'the MFT record is damaged' },
+      { offset: v.base, structure: 'ntfs.standard_information', hint: RECORD_DAMAGED },
     );
   const v3 = v.length >= STANDARD_INFORMATION_V3_SIZE;
   return {

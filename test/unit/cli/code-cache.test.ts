@@ -12,14 +12,17 @@ const DIST = path.join(REPO, 'dist');
 const t = tempDir('bootprobe-code-cache-');
 afterAll(() => t.cleanup());
 
-/** Compiles the bundle as launch.ts does (no V8 flag set), in a fresh Node, and says what V8 did. */
+/**
+ * Compiles the bundle as launch.ts does (its text as read: the file is the CommonJS wrapper function; no V8 flag
+ * set), in a fresh Node, and says what V8 did.
+ */
 function compileWith(cache: Buffer): string {
   const probe = `
     const { readFileSync } = require('node:fs');
     const { Script } = require('node:vm');
     const bundle = ${JSON.stringify(path.join(DIST, 'cli-bundle.cjs'))};
-    const source = readFileSync(bundle, 'utf8');
-    const s = new Script('(function (exports, require, module, __filename, __dirname) {' + source + '\\n})', {
+    const source = readFileSync(bundle, 'latin1');
+    const s = new Script(source, {
       filename: bundle, cachedData: readFileSync(${JSON.stringify(path.join(t.dir, 'probe.cache'))}),
     });
     process.stdout.write(s.cachedDataRejected ? 'rejected' : 'accepted');`;
@@ -31,6 +34,13 @@ describe('code cache — dist/cli-bundle.cache', () => {
   const bundle = readFileSync(path.join(DIST, 'cli-bundle.cjs'));
   const cache = readFileSync(path.join(DIST, 'cli-bundle.cache'));
   const id = createHash('sha256').update(bundle).digest().subarray(0, 16);
+
+  it('is ASCII and is the CommonJS wrapper function itself (the launcher compiles its text as read)', () => {
+    expect(bundle.every((b) => b < 0x80)).toBe(true);
+    const text = bundle.toString('latin1');
+    expect(text.startsWith('(function (exports, require, module, __filename, __dirname) {')).toBe(true);
+    expect(text.trimEnd().endsWith('\n})')).toBe(true);
+  });
 
   it("starts with this build's id (the bundle's hash): V8 itself compares only the source length", () => {
     expect(cache.subarray(0, 16).equals(id)).toBe(true);
