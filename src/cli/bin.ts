@@ -1,13 +1,30 @@
 // Entry point bundled into dist/cli-bundle.cjs, which dist/cli.cjs (src/cli/launch.ts) runs.
+
+import { FdOut } from './fd-out.js';
 import { main } from './main.js';
 
 // `bootprobe ls -R IMG | head`: the reader went away; stop quietly, as cat and ls do, instead of a stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
+const readerGone = () => process.exit(process.exitCode ?? 0);
+/** Node's stream for stdout or stderr, created on first use (fd-out.ts says why not at start). */
+function nodeStream(which: 'stdout' | 'stderr'): NodeJS.WriteStream {
+  const stream = process[which];
+  if (stream.listenerCount('error') === 0) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') readerGone();
+      throw e;
+    });
+  }
+  return stream;
 }
+const stdout =
+  process.platform === 'win32' ? nodeStream('stdout') : new FdOut(1, () => nodeStream('stdout'), readerGone);
+// stderr carries errors, --stats and progress bars (which ask isTTY): Node's stream, made when first written to.
+const stderr = {
+  write: (s: string | Uint8Array, done?: (err?: Error | null) => void) => nodeStream('stderr').write(s, done),
+  get isTTY() {
+    return nodeStream('stderr').isTTY;
+  },
+};
 
 // A walk that reads a record per file (`ls -l`, `extract -R`) keeps V8's young generation at its initial size
 // (--semi-space-growth-factor=1). Each MFT record read there is a small buffer whose memory lies outside the JS heap
@@ -25,8 +42,6 @@ async function treeWalk(): Promise<void> {
 }
 
 // No top-level await: the bundle is CommonJS, so that launch.ts can run it through a V8 code cache.
-void main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, treeWalk }).then(
-  (code) => {
-    process.exitCode = code;
-  },
-);
+void main(process.argv.slice(2), { stdout, stderr, treeWalk }).then((code) => {
+  process.exitCode = code;
+});

@@ -1,11 +1,12 @@
 // A 50,000-file NTFS volume made by mkntfs + ntfs-3g: `cat` of one file deep inside reads a few hundred KB, because
 // lookups walk the $I30 B-trees and never scan the MFT (issue 3 "Must show").
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { requireTool, tempDir } from '../helpers/env.js';
+import { REPO, requireTool, tempDir } from '../helpers/env.js';
 
 const t = tempDir();
 const img = path.join(t.dir, 'big.img');
@@ -67,6 +68,42 @@ describe('a file deep in a 50,000-file NTFS volume', () => {
     const dest = path.join(t.dir, 'big.out');
     expect((await runCli(['extract', img, '/Windows/big.bin', dest])).code).toBe(0);
     expect(Buffer.compare(readFileSync(dest), want)).toBe(0);
+  });
+
+  it('the real process writes those bytes to a file, a pipe, and a non-blocking pipe read late (src/cli/fd-out.ts)', () => {
+    const want = execFileSync('ntfscat', [img, '/Windows/big.bin'], { maxBuffer: 1 << 26 });
+    const bin = path.join(REPO, 'bin/bootprobe.cjs');
+    const args = [process.execPath, bin, 'cat', img, '/Windows/big.bin'];
+    // A file (the shell's >) and a pipe (this test's own stdout capture).
+    const file = path.join(t.dir, 'cat.out');
+    execFileSync('sh', ['-c', '"$@" > "$0"', file, ...args]);
+    expect(Buffer.compare(readFileSync(file), want)).toBe(0);
+    expect(Buffer.compare(execFileSync(args[0]!, args.slice(1), { maxBuffer: 1 << 26 }), want)).toBe(0);
+    // A pipe its parent left O_NONBLOCK, read only after half a second: writes would block, and the rest goes
+    // through Node's stream, which waits.
+    const digest = execFileSync(
+      'python3',
+      [
+        '-c',
+        `
+import fcntl, hashlib, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen(sys.argv[1:], stdout=w)
+os.close(w)
+time.sleep(0.5)
+h = hashlib.sha256()
+while True:
+    d = os.read(r, 65536)
+    if not d: break
+    h.update(d)
+print(p.wait(), h.hexdigest())
+`,
+        ...args,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(digest.trim()).toBe(`0 ${createHash('sha256').update(want).digest('hex')}`);
   });
 
   it('ls -R lists all 50,000 files', async () => {
