@@ -11,6 +11,41 @@ describe('CLI contract — exit codes and error lines (DESIGN.md "Command line")
     for (const c of ['info', 'convert']) expect(r.stdout).toContain(c);
   });
 
+  it('--help lists all fourteen commands, though a run defines only the one it names', async () => {
+    const r = await runCli(['--help']);
+    const commands = r.stdout.slice(r.stdout.indexOf('Commands:'));
+    const listed = commands.match(/^ {2}([a-z-]+) /gm)?.map((l) => l.trim()) ?? [];
+    expect(listed).toEqual([
+      'info',
+      'convert',
+      'create-child',
+      'ls',
+      'cat',
+      'stat',
+      'extract',
+      'bcd',
+      'pe',
+      'preflight',
+      'scan',
+      'repair',
+      'undo',
+      'reg',
+      'help',
+    ]);
+    // A command's own help, with the global options before it (--parent's value is not taken for the command).
+    const cat = await runCli(['--stats', '--parent', 'ls', 'cat', '--help']);
+    expect(cat.code).toBe(0);
+    expect(cat.stdout).toMatch(/^Usage: bootprobe cat \[options\] <image> <path>/);
+    expect(cat.stdout).toContain('--partition <n>');
+  });
+
+  it('a misspelt command gets the nearest name (the whole program is built for it)', async () => {
+    const r = await runCli(['prefligt', 'x.vhd']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown command 'prefligt'/);
+    expect(r.stderr).toMatch(/Did you mean preflight\?/);
+  });
+
   it('an unknown command or missing argument is a usage error, exit 2', async () => {
     expect((await runCli(['frobnicate'])).code).toBe(2);
     expect((await runCli(['info'])).code).toBe(2);
