@@ -5,7 +5,7 @@
 // descriptor is the image or its loop device). Peak RSS: /usr/bin/time's maximum resident set size.
 // Writes bench/RESULTS.md. Needs root (loop devices), strace, /usr/bin/time and the tools make-images.sh needs.
 //
-//   npm run bench [-- --runs 7] [-- --work DIR] [-- --only cat-bcd,ls] [-- --out FILE] [-- --no-build]
+//   npm run bench [-- --runs N] [-- --work DIR] [-- --only cat-bcd,ls] [-- --out FILE] [-- --no-build]
 //                 [-- --baseline OTHER/dist/cli.cjs]   (every bootprobe row again with another build, e.g. before a change)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = parseArgs(process.argv.slice(2));
 const work = path.resolve(args.work ?? process.env.BOOTPROBE_BENCH_DIR ?? '/tmp/bootprobe-bench');
+/** Timed rounds per task: each task's own count (more for the short ones, whose medians noise moves most), or --runs. */
 const RUNS = Number(args.runs ?? 7);
 const WARMUP = 2;
 const out = path.resolve(args.out ?? path.join(repo, 'bench', 'RESULTS.md'));
@@ -167,7 +168,7 @@ const median = (xs) => {
 /** Runs every contender of a task in turns: WARMUP untimed rounds, then `runs` timed rounds. */
 function measure(task) {
   const cs = task.contenders;
-  const runs = task.runs ?? RUNS;
+  const runs = args.runs ? RUNS : (task.runs ?? RUNS);
   const times = cs.map(() => []);
   const rss = cs.map(() => []);
   const stats = cs.map(() => null);
@@ -240,7 +241,7 @@ const tasks = [
   {
     id: 'startup',
     title: 'start-up',
-    runs: 9,
+    runs: 21,
     contenders: [
       self('node -e 0 (Node itself)', [node, '-e', '0']),
       self('bootprobe --version', bp('--version')),
@@ -251,8 +252,8 @@ const tasks = [
       ]),
     ],
   },
-  catTask('cat-bcd', 'cat \\Boot\\BCD (System Reserved)', p1, s1, loop1, layout.bcd, 9),
-  catTask('cat-hive', 'cat \\Windows\\System32\\config\\SYSTEM', p2, s2, loop2, layout.hive, 7),
+  catTask('cat-bcd', 'cat \\Boot\\BCD (System Reserved)', p1, s1, loop1, layout.bcd, 21),
+  catTask('cat-hive', 'cat \\Windows\\System32\\config\\SYSTEM', p2, s2, loop2, layout.hive, 15),
   catTask('cat-1g', 'cat \\pagefile.sys (1 GiB)', p2, s2, loop2, layout.bigFile, 5),
   catTask(
     'cat-sparse',

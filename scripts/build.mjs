@@ -11,7 +11,8 @@
 //   (--debug) still name our functions;
 // - node:child_process, which commander requires at load but uses only for executable subcommands (bootprobe has
 //   none), is loaded on first use: that module pulls in net, dgram and streams, about 1.5 ms per start;
-// - the code cache (launch.ts says why and how it is checked); the V8 heap flag is set there too.
+// - the code cache (launch.ts says why and how it is checked; no V8 flag is set before it: bin.ts sets the one a tree
+//   walk wants when it starts).
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
