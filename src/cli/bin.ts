@@ -16,15 +16,22 @@ function nodeStream(which: 'stdout' | 'stderr'): NodeJS.WriteStream {
   }
   return stream;
 }
-const stdout =
-  process.platform === 'win32' ? nodeStream('stdout') : new FdOut(1, () => nodeStream('stdout'), readerGone);
-// stderr carries errors, --stats and progress bars (which ask isTTY): Node's stream, made when first written to.
-const stderr = {
-  write: (s: string | Uint8Array, done?: (err?: Error | null) => void) => nodeStream('stderr').write(s, done),
-  get isTTY() {
-    return nodeStream('stderr').isTTY;
-  },
-};
+// node:tty through `require`, when a progress bar asks: loading it at start would load Node's streams (fd-out.ts).
+const isatty = (fd: number) => (require('node:tty') as typeof import('node:tty')).isatty(fd);
+const onWindows = process.platform === 'win32';
+const stdout = onWindows
+  ? nodeStream('stdout')
+  : new FdOut(1, () => nodeStream('stdout'), readerGone, isatty);
+// stderr carries errors, warnings, --stats and progress bars. On Windows, Node's stream, made when first written to.
+const stderr = onWindows
+  ? {
+      write: (s: string | Uint8Array, done?: (err?: Error | null) => void) =>
+        nodeStream('stderr').write(s, done),
+      get isTTY() {
+        return nodeStream('stderr').isTTY;
+      },
+    }
+  : new FdOut(2, () => nodeStream('stderr'), readerGone, isatty);
 
 // A walk that reads a record per file (`ls -l`, `extract -R`) keeps V8's young generation at its initial size
 // (--semi-space-growth-factor=1). Each MFT record read there is a small buffer whose memory lies outside the JS heap

@@ -1,4 +1,4 @@
-// stdout as a file descriptor written with write(2) (issue 7, start-up). Node's process.stdout is a stream object
+// stdout and stderr as file descriptors written with write(2) (issue 7, start-up). Node's process.stdout is a stream object
 // whose first use loads Node's whole stream machinery (Writable, Duplex, pipeline, compose, operators): ~2.5 ms of
 // every start in a CPU profile of `cat \Boot\BCD`, a seventh of what bootprobe adds to Node's own start. On Linux
 // and macOS Node writes a file, pipe or terminal stdout synchronously anyway; this writes the same bytes the same
@@ -15,6 +15,7 @@ export type WriteSync = (fd: number, data: Uint8Array, offset: number, length: n
 export class FdOut implements OutStream {
   /** Node's stream, once a write would block: a descriptor left non-blocking by the parent process. */
   private stream: OutStream | null = null;
+  private tty: boolean | undefined;
 
   constructor(
     private readonly fd: number,
@@ -22,8 +23,15 @@ export class FdOut implements OutStream {
     private readonly nodeStream: () => OutStream,
     /** The reader went away (EPIPE): `bootprobe ls -R IMG | head` stops quietly. */
     private readonly readerGone: () => void,
+    /** Whether a descriptor is a terminal (node:tty's isatty, loaded only when asked: progress bars ask). */
+    private readonly isatty: (fd: number) => boolean = () => false,
     private readonly write2: WriteSync = writeSync,
   ) {}
+
+  get isTTY(): boolean {
+    this.tty ??= this.isatty(this.fd);
+    return this.tty;
+  }
 
   write(s: string | Uint8Array, done?: (err?: Error | null) => void): void {
     if (this.stream) {

@@ -44,6 +44,17 @@ describe('FdOut — stdout as a file descriptor', () => {
     expect(calls).toEqual([1, 2]);
   });
 
+  it('isTTY asks once, when first read (a progress bar asks; most runs never do)', () => {
+    const asked: number[] = [];
+    const out = new FdOut(2, noStream, noExit, (fd) => {
+      asked.push(fd);
+      return true;
+    });
+    expect(asked).toEqual([]);
+    expect([out.isTTY, out.isTTY]).toEqual([true, true]);
+    expect(asked).toEqual([2]);
+  });
+
   it('a short write goes on from where it stopped', () => {
     const written: number[] = [];
     const dribble: WriteSync = (_fd, data, offset, length) => {
@@ -52,7 +63,10 @@ describe('FdOut — stdout as a file descriptor', () => {
       return n;
     };
     let done = 0;
-    new FdOut(1, noStream, noExit, dribble).write(Uint8Array.of(1, 2, 3, 4, 5, 6, 7), () => done++);
+    new FdOut(1, noStream, noExit, undefined, dribble).write(
+      Uint8Array.of(1, 2, 3, 4, 5, 6, 7),
+      () => done++,
+    );
     expect(written).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(done).toBe(1);
   });
@@ -75,6 +89,7 @@ describe('FdOut — stdout as a file descriptor', () => {
         return stream;
       },
       noExit,
+      undefined,
       blocks,
     );
     let done = 0;
@@ -93,12 +108,13 @@ describe('FdOut — stdout as a file descriptor', () => {
       1,
       noStream,
       () => gone++,
+      undefined,
       () => {
         throw errno('EPIPE');
       },
     ).write('x', () => done++);
     expect([gone, done]).toEqual([1, 0]);
-    const broken = new FdOut(1, noStream, noExit, () => {
+    const broken = new FdOut(1, noStream, noExit, undefined, () => {
       throw errno('EIO');
     });
     expect(() => broken.write('x')).toThrow('EIO');
