@@ -10,7 +10,21 @@
 // thousands of small reads one after another, so the pool only adds latency. A long-lived server that must not block
 // its event loop on a slow (network) disk passes asyncReads. Writes stay asynchronous.
 import { Buffer } from 'node:buffer';
-import { close, fstat, fsync, ftruncate, open, read, readSync, type Stats, stat, write } from 'node:fs';
+import {
+  close,
+  closeSync,
+  fstat,
+  fstatSync,
+  fsync,
+  ftruncate,
+  open,
+  openSync,
+  read,
+  readSync,
+  type Stats,
+  stat,
+  write,
+} from 'node:fs';
 import { BootprobeError } from '../errors.js';
 import { type BlockDevice, checkRange, type IoStats, type WritableDevice } from './block-device.js';
 
@@ -68,22 +82,29 @@ export class FileDevice implements BlockDevice {
     }
   }
 
-  /** Opens a file; FILE_NOT_FOUND when it does not exist, IO_ERROR for any other refusal. */
+  /**
+   * Opens a file; FILE_NOT_FOUND when it does not exist, IO_ERROR for any other refusal. Synchronous open(2) and
+   * fstat(2) unless `asyncReads`, as the reads are (see the file comment): the first request through the thread
+   * pool also starts its threads, ~0.5 ms of a CLI run measured (0.70 vs 0.24 ms for open + fstat).
+   */
   static async open(path: string, options: FileDeviceOptions = {}): Promise<FileDevice> {
+    const flags = options.writable ? 'r+' : 'r';
+    const sync = options.asyncReads !== true;
     let fd: number;
     try {
-      fd = await call<number>((cb) => open(path, options.writable ? 'r+' : 'r', cb));
+      fd = sync ? openSync(path, flags) : await call<number>((cb) => open(path, flags, cb));
     } catch (e) {
       throw fileError(path, e);
     }
     try {
-      const st = await call<Stats>((cb) => fstat(fd, cb));
+      const st = sync ? fstatSync(fd) : await call<Stats>((cb) => fstat(fd, cb));
       if (st.isDirectory()) {
         throw new BootprobeError('USAGE', `${path} is a directory, not an image file`, { kind: 'usage' });
       }
       return new FileDevice(fd, st.size, path, options.stats, options);
     } catch (e) {
-      await call((cb) => close(fd, cb));
+      if (sync) closeSync(fd);
+      else await call((cb) => close(fd, cb));
       throw e instanceof BootprobeError ? e : fileError(path, e);
     }
   }
@@ -224,7 +245,9 @@ export class FileDevice implements BlockDevice {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await call((cb) => close(this.fd, cb));
+    // Synchronous as the open was (a CLI run would otherwise start the thread pool just to close its image).
+    if (this.asyncReads) await call((cb) => close(this.fd, cb));
+    else closeSync(this.fd);
   }
 }
 
