@@ -1,10 +1,9 @@
-// stdout and stderr as file descriptors written with write(2) (issue 7, start-up). Node's process.stdout is a stream object
-// whose first use loads Node's whole stream machinery (Writable, Duplex, pipeline, compose, operators): ~2.5 ms of
-// every start in a CPU profile of `cat \Boot\BCD`, a seventh of what bootprobe adds to Node's own start. On Linux
-// and macOS Node writes a file, pipe or terminal stdout synchronously anyway; this writes the same bytes the same
-// way without the stream.
+// stdout and stderr as file descriptors written with write(2) (issue 7, start-up). Node's process.stdout is a
+// stream object whose first use loads Node's whole stream machinery (Writable, Duplex, pipeline, compose,
+// operators): ~2.5 ms of every start in a CPU profile of `cat \Boot\BCD`. On Linux and macOS Node writes a file,
+// pipe or terminal stdout synchronously anyway; this writes the same bytes the same way without the stream.
 //
-// Not on Windows: a console there takes UTF-16 through libuv's tty code, which process.stdout goes through.
+// Not on Windows (bin.ts keeps Node's streams there): a console takes UTF-16 through libuv's tty code.
 
 import { Buffer } from 'node:buffer';
 import { writeSync } from 'node:fs';

@@ -21,7 +21,7 @@ declare const __BUNDLE_ID__: string;
 
 // No V8 flag is set here: a flag set before the bundle is compiled changes V8's flag hash, and Node's own built-in
 // modules, compiled from its embedded code cache made under the default flags, are then compiled from source (~2 ms
-// of every start, measured interleaved: `cat \\Boot\\BCD` 80.5 -> 78.0 ms, medians of 40). The heap flag a tree walk
+// of every start, measured interleaved: `cat \Boot\BCD` 80.5 -> 78.0 ms, medians of 40). The heap flag a tree walk
 // wants is set by bin.ts when such a walk starts.
 const here = __dirname;
 const bundle = join(here, 'cli-bundle.cjs');
