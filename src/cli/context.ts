@@ -65,9 +65,12 @@ export class CliContext {
     return dev;
   }
 
-  /** Opens a disk image of any supported format from a path. */
-  async openImage(path: string): Promise<DiskImage> {
-    const dev = new CachedDevice(await FileDevice.open(path, { stats: this.stats }));
+  /**
+   * Opens a disk image of any supported format from a path; `opened`: the file as openFile already opened it (a
+   * caller that looked at its first bytes first), so it is neither opened nor read again.
+   */
+  async openImage(path: string, opened?: BlockDevice): Promise<DiskImage> {
+    const dev = opened ?? new CachedDevice(await FileDevice.open(path, { stats: this.stats }));
     try {
       const image = await openImage(dev, {
         path,

@@ -31,7 +31,8 @@ export async function preflightImage(
 ): Promise<PreflightOutcome> {
   let image: DiskImage | null = null;
   try {
-    if (await isHiveDevice(await ctx.openFile(path))) {
+    const file = await ctx.openFile(path);
+    if (await isHiveDevice(file)) {
       // A BCD file on its own (bcdedit /export, a store copied off a template): the store checks only.
       const loaded = await loadHive(ctx, path, {});
       if (!loaded.isBcd)
@@ -51,7 +52,7 @@ export async function preflightImage(
       );
       return { image: path, report };
     }
-    image = await ctx.openImage(path);
+    image = await ctx.openImage(path, file);
     const report = await preflight(image, {
       customization: opts.customization !== false,
       format: image.info.format,
