@@ -41,7 +41,6 @@ import { INDEX_DAMAGED, MFT_DAMAGED, RECORD_DAMAGED } from './hints.js';
 import type { IndexEntry } from './index-node.js';
 import {
   type IndexNodeView,
-  indexEntries,
   indexEntryAt,
   indexEntryChild,
   indexEntryIsLast,
@@ -173,9 +172,8 @@ interface DirIndex {
   record: number;
   /** Volume offset of the directory's MFT record (for messages). */
   recordOffset: number;
-  /** The $INDEX_ROOT node, scanned; its entries as objects once a lookup asks (rootEntries). */
+  /** The $INDEX_ROOT node, scanned. */
   root: IndexNodeView;
-  rootEntries: IndexEntry[] | null;
   recordSize: number;
   alloc: NtfsStream | null;
   bitmap: Uint8Array | null;
@@ -203,7 +201,7 @@ export class NtfsFileSystem implements FileSystem {
   private readonly ahead = new Map<number, Uint8Array>();
   private readonly files = new Lru<number, NtfsAttribute[]>(FILES_KEPT);
   private readonly dirs = new Lru<number, DirIndex>(DIRECTORIES_KEPT);
-  private readonly indexBlocks = new Lru<string, IndexEntry[]>(INDEX_BLOCKS_KEPT);
+  private readonly indexBlocks = new Lru<string, IndexNodeView>(INDEX_BLOCKS_KEPT);
   private upcase: Uint16Array | null = null;
   private upcaseAsciiCompatible = true;
 
@@ -863,7 +861,6 @@ export class NtfsFileSystem implements FileSystem {
       record: n,
       recordOffset: rec.offset,
       root: scanIndexNode(rv, INDEX_ROOT_NODE_OFFSET),
-      rootEntries: null,
       recordSize: ir.recordSize,
       alloc: alloc && !alloc.resident ? alloc : null,
       bitmap,
@@ -873,17 +870,17 @@ export class NtfsFileSystem implements FileSystem {
   }
 
   /**
-   * The entries of child node `vcn` of directory d as objects, through the cache: for lookups, which come back to the
-   * same nodes. A whole-directory walk reads indexNodeView instead: it visits each node once, and keeping its nodes
-   * would only hold them (and their 4 KiB buffers) through the young generation's collections (issue 7).
+   * Child node `vcn` of directory d, scanned, through the cache: for lookups, which come back to the same nodes. A
+   * whole-directory walk reads indexNodeView instead: it visits each node once, and keeping its nodes would only hold
+   * them (and their 4 KiB buffers) through the young generation's collections (issue 7).
    */
-  private async indexNode(d: DirIndex, vcn: number): Promise<IndexEntry[]> {
+  private async indexNode(d: DirIndex, vcn: number): Promise<IndexNodeView> {
     const key = `${d.record}:${vcn}`;
     const hit = this.indexBlocks.get(key);
     if (hit) return hit;
-    const entries = indexEntries(await this.indexNodeView(d, vcn));
-    this.indexBlocks.set(key, entries);
-    return entries;
+    const node = await this.indexNodeView(d, vcn);
+    this.indexBlocks.set(key, node);
+    return node;
   }
 
   /**
@@ -925,21 +922,23 @@ export class NtfsFileSystem implements FileSystem {
    */
   private async walk(d: DirIndex, name: string, cmp: (a: string, b: string) => number, lowerBound: boolean) {
     const visited = new Set<number>();
-    d.rootEntries ??= indexEntries(d.root);
-    let entries = d.rootEntries;
+    let node = d.root;
     let candidate: IndexEntry | null = null;
     for (let depth = 0; ; depth++) {
+      // Keys are compared in place (indexEntryName); only an equal one becomes an IndexEntry (issue 7: a lookup
+      // through a 6,000-entry directory made an object per entry of every node it visited).
       let descend: number | null = null;
-      for (const e of entries) {
-        if (e.key) {
-          const c = cmp(name, e.key.name);
+      for (const p of node.offsets) {
+        if (!indexEntryIsLast(node.v, p)) {
+          const c = cmp(name, indexEntryName(node.v, p));
           if (c > 0) continue;
           if (c === 0) {
+            const e = indexEntryAt(node.v, p);
             if (!lowerBound) return e;
             candidate = e;
           }
         }
-        descend = e.child;
+        descend = indexEntryChild(node.v, p);
         break;
       }
       if (descend === null) return candidate;
@@ -964,7 +963,7 @@ export class NtfsFileSystem implements FileSystem {
           },
         );
       visited.add(descend);
-      entries = await this.indexNode(d, descend);
+      node = await this.indexNode(d, descend);
     }
   }
 
