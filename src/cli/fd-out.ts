@@ -7,6 +7,7 @@
 
 import { Buffer } from 'node:buffer';
 import { writeSync } from 'node:fs';
+import { BootprobeError } from '../errors.js';
 import type { OutStream } from './context.js';
 
 export type WriteSync = (fd: number, data: Uint8Array, offset: number, length: number) => number;
@@ -53,7 +54,12 @@ export class FdOut implements OutStream {
         this.readerGone();
         return;
       }
-      throw e;
+      // A full disk (ENOSPC), a quota, a broken device: the output failed, not the image (exit 3, one line).
+      throw new BootprobeError(
+        'IO_ERROR',
+        `cannot write to ${this.fd === 2 ? 'standard error' : 'standard output'}: ${(e as Error).message}`,
+        { hint: 'check the disk or device the output goes to', cause: e },
+      );
     }
     done?.();
   }

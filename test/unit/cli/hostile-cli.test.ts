@@ -1,6 +1,6 @@
 // The CLI on damaged images: exit 0 or 3, one line on stderr, never a stack trace (issue 2 "Must show").
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
@@ -87,6 +87,21 @@ describe('the built CLI (bin/bootprobe.cjs → dist/cli.cjs)', () => {
     expect(r.stderr).toBe(
       'bootprobe: error: dist/cli.cjs is missing; run `npm run build` in the package folder\n',
     );
+  });
+
+  // /dev/full (Linux) fails every write with ENOSPC.
+  it.runIf(existsSync('/dev/full'))('a full output disk is one line naming standard output, exit 3', () => {
+    const bin = path.join(REPO, 'bin/bootprobe.cjs');
+    const sample = path.join(REPO, 'samples/template.vhd');
+    const r = spawnSync(
+      'sh',
+      ['-c', `"${process.execPath}" "${bin}" cat "${sample}" /Boot/BCD > /dev/full`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/^bootprobe: error: cannot write to standard output: ENOSPC[^\n]*\n$/);
   });
 
   it('a reader that goes away (| head) ends the listing quietly, no stack trace', () => {
