@@ -38,8 +38,8 @@ import {
 } from './file-name.js';
 import { planNtfsReplace } from './file-write.js';
 import { INDEX_DAMAGED, MFT_DAMAGED, RECORD_DAMAGED } from './hints.js';
-import type { IndexEntry } from './index-node.js';
 import {
+  type IndexEntry,
   type IndexNodeView,
   indexEntryAt,
   indexEntryChild,
